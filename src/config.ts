@@ -1,0 +1,156 @@
+import path from 'node:path';
+
+/**
+ * The one configuration object, read from the environment once at start. Nothing else in the
+ * code reads process.env. Every bad variable is reported at once, not the first one only.
+ */
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string;
+    /** Fastify trustProxy: behind nginx the client's address comes from X-Forwarded-For */
+    readonly trustProxy: boolean;
+  };
+  readonly log: { readonly level: string };
+  readonly dataDir: string;
+  readonly db:
+    | { readonly kind: 'embedded'; readonly poolSize: number }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  readonly redis: { readonly url: string } | null;
+  readonly s3: {
+    readonly endpoint: string | null;
+    readonly bucket: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+    readonly region: string;
+  } | null;
+  readonly smtpUrl: string | null;
+  readonly jwtSecret: string | null;
+  readonly rateLimits: boolean;
+  /**
+   * Development-only acting user (X-Dev-User header) until accounts land. Refused when
+   * NODE_ENV=production.
+   */
+  readonly devActor: boolean;
+  /** run the job runner inside `serve` (always in embedded mode) */
+  readonly jobsInProcess: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+    if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be on or off, got "${raw}"`);
+    return fallback;
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+        return undefined;
+      }
+      return raw;
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+      return undefined;
+    }
+  };
+
+  const nodeEnv = str('NODE_ENV') ?? 'development';
+  let appEnv: Config['env'] = 'development';
+  if (nodeEnv === 'production' || nodeEnv === 'test' || nodeEnv === 'development') appEnv = nodeEnv;
+  else problems.push(`NODE_ENV must be development, test or production, got "${nodeEnv}"`);
+  const production = appEnv === 'production';
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = str('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
+
+  const logLevel = str('LOG_LEVEL') ?? (appEnv === 'test' ? 'silent' : 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const poolSize = int('DATABASE_POOL_SIZE', databaseUrl ? 10 : 4, 1, 200);
+
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+
+  const s3Names = ['S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const;
+  const anyS3 = [...s3Names, 'S3_ENDPOINT'].some((n) => str(n) !== undefined);
+  let s3: Config['s3'] = null;
+  if (anyS3) {
+    const missing = s3Names.filter((n) => str(n) === undefined);
+    if (missing.length > 0) problems.push(`S3 storage needs ${missing.join(', ')} as well`);
+    s3 = {
+      endpoint: url('S3_ENDPOINT', ['http:', 'https:']) ?? null,
+      bucket: str('S3_BUCKET') ?? '',
+      accessKey: str('S3_ACCESS_KEY') ?? '',
+      secretKey: str('S3_SECRET_KEY') ?? '',
+      region: str('S3_REGION') ?? 'us-east-1',
+    };
+  }
+
+  const jwtSecret = str('JWT_SECRET') ?? null;
+  if (production && jwtSecret === null) problems.push('JWT_SECRET is required when NODE_ENV=production');
+  if (jwtSecret !== null && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+
+  const devActor = bool('DEV_ACTOR', !production);
+  if (production && devActor) problems.push('DEV_ACTOR (the development acting user) cannot run with NODE_ENV=production');
+
+  const config: Config = {
+    env: appEnv,
+    http: { host, port, publicUrl, trustProxy: bool('TRUST_PROXY', false) },
+    log: { level: logLevel },
+    dataDir: path.resolve(str('DATA_DIR') ?? './data'),
+    db: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize } : { kind: 'embedded', poolSize },
+    redis: redisUrl ? { url: redisUrl } : null,
+    s3,
+    smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']) ?? null,
+    jwtSecret,
+    rateLimits: bool('RATE_LIMITS', true),
+    devActor,
+    jobsInProcess: databaseUrl ? bool('JOBS_IN_PROCESS', false) : true,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,144 @@
+import pg from 'pg';
+
+/**
+ * The one database interface of the app, the same in both modes: a node-postgres pool, either
+ * to server PostgreSQL (DATABASE_URL) or to the embedded PGlite served on a unix socket
+ * (embedded.ts). Transactions are explicit: a service opens one with `db.transaction` and hands
+ * the `Tx` to every repository call that must be part of it.
+ */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(sql: Sql): Promise<QueryResult<R>>;
+}
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/**
+ * A statement. `name` makes it a named prepared statement on server Postgres (planned once per
+ * connection: measured 1.7–2× faster on the hot reads); embedded mode sends it unnamed.
+ */
+export interface Sql {
+  text: string;
+  values?: unknown[];
+  name?: string;
+}
+
+/** A handle inside a transaction. Same shape as the database, so repositories take either. */
+export type Tx = Queryable & { readonly inTransaction: true };
+
+export interface Database extends Queryable {
+  readonly kind: 'embedded' | 'postgres';
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** a dedicated connection, for session-level work such as advisory locks */
+  withClient<T>(fn: (client: Queryable) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  stats(): { total: number; idle: number; waiting: number };
+}
+
+export interface PoolDatabaseOptions {
+  kind: 'embedded' | 'postgres';
+  pool: pg.PoolConfig;
+  namedStatements: boolean;
+  onPoolError: (err: Error) => void;
+  /** closes whatever the pool talks to (the embedded engine), after the pool */
+  onClose?: () => Promise<void>;
+}
+
+// Timestamps come back as ISO strings already in UTC, int8 as numbers (counts stay far below
+// 2^53), numerics as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export function createPoolDatabase(options: PoolDatabaseOptions): Database {
+  const pool = new pg.Pool(options.pool);
+  // An idle client losing its server (Postgres restarted) emits here; without a listener the
+  // process would crash. The pool drops that client and makes a new one on the next query.
+  pool.on('error', options.onPoolError);
+  pool.on('connect', (client) => {
+    client.on('error', options.onPoolError);
+  });
+
+  const prepare = (sql: Sql): pg.QueryConfig =>
+    options.namedStatements && sql.name
+      ? { name: sql.name, text: sql.text, values: sql.values }
+      : { text: sql.text, values: sql.values };
+
+  const run = async <R extends object>(
+    target: pg.Pool | pg.PoolClient,
+    sql: Sql,
+  ): Promise<QueryResult<R>> => {
+    const result = await target.query<R & pg.QueryResultRow>(prepare(sql));
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  };
+
+  const clientQueryable = (client: pg.PoolClient): Queryable => ({
+    query: <R extends object>(sql: Sql) => run<R>(client, sql),
+  });
+
+  return {
+    kind: options.kind,
+    query: <R extends object>(sql: Sql) => run<R>(pool, sql),
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const tx: Tx = { ...clientQueryable(client), inTransaction: true };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // the connection is gone: do not hand it back to the pool
+          broken = rollbackError as Error;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async withClient<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await fn(clientQueryable(client));
+      } catch (err) {
+        broken = isConnectionError(err) ? (err as Error) : undefined;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async ping(): Promise<void> {
+      await pool.query('SELECT 1');
+    },
+    async close(): Promise<void> {
+      await pool.end();
+      await options.onClose?.();
+    },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
+}
+
+/** SQLSTATE classes and socket errors that mean "the database is not there right now". */
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08')) return true; // connection exception
+    if (['57P01', '57P02', '57P03', '53300'].includes(code)) return true; // shutdown, too many clients
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'ETIMEDOUT', 'ENOENT'].includes(code)) return true;
+  }
+  const message = (err as { message?: unknown }).message;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(
+      message,
+    )
+  );
+}

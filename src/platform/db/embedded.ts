@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { postgis } from '@electric-sql/pglite-postgis';
+import { PGliteWireServer } from './pglite-wire-server.js';
+
+/**
+ * The embedded database: PGlite with PostGIS in DATA_DIR/pgdata, served on the unix socket
+ * DATA_DIR/.s.PGSQL.5432 so that every part of the app connects with node-postgres.
+ *
+ * Only one process may open the data directory. The first one to start (usually `serve`) owns
+ * it and serves the socket; a CLI command started while it runs connects to that socket instead.
+ */
+export interface EmbeddedEngine {
+  /** directory to give node-postgres as `host` (it appends /.s.PGSQL.<port>) */
+  socketDir: string;
+  port: number;
+  /** true when this process opened PGlite itself (false: another process serves it) */
+  owner: boolean;
+  stop(): Promise<void>;
+}
+
+const SOCKET_PORT = 5432;
+// sun_path holds 108 bytes on Linux
+const MAX_SOCKET_PATH = 100;
+
+export async function startEmbeddedEngine(
+  dataDir: string,
+  onError: (err: unknown) => void,
+): Promise<EmbeddedEngine> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const socketPath = path.join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(`DATA_DIR is too long for the embedded database socket (${socketPath}); choose a shorter path`);
+  }
+  const lockPath = path.join(dataDir, 'embedded.lock');
+  const client = { socketDir: dataDir, port: SOCKET_PORT, owner: false, stop: async () => undefined };
+
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (await canConnect(socketPath)) return client;
+    if (takeLock(lockPath)) break;
+    // Another live process holds the lock and is still opening the database: wait for its socket.
+    await sleep(100);
+    if (attempt === 299) throw new Error(`The embedded database in ${dataDir} is held by another process that does not answer`);
+  }
+
+  try {
+    fs.rmSync(socketPath, { force: true }); // stale, from a process that died
+    const db = await PGlite.create({
+      dataDir: path.join(dataDir, 'pgdata'),
+      extensions: { postgis, pg_trgm },
+    });
+    const server = new PGliteWireServer({ db, path: socketPath, onError });
+    await server.start();
+    return {
+      socketDir: dataDir,
+      port: SOCKET_PORT,
+      owner: true,
+      async stop() {
+        await server.stop();
+        await db.close();
+        fs.rmSync(socketPath, { force: true });
+        fs.rmSync(lockPath, { force: true });
+      },
+    };
+  } catch (err) {
+    fs.rmSync(lockPath, { force: true });
+    throw err;
+  }
+}
+
+function takeLock(lockPath: string): boolean {
+  try {
+    fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const holder = Number(fs.readFileSync(lockPath, 'utf8'));
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) return false;
+  // The holder died without cleaning up: take over.
+  fs.rmSync(lockPath, { force: true });
+  try {
+    fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function canConnect(socketPath: string): Promise<boolean> {
+  if (!fs.existsSync(socketPath)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,47 @@
+import type { Config } from '../../config.js';
+import { createPoolDatabase, type Database } from './database.js';
+import { startEmbeddedEngine } from './embedded.js';
+
+export interface DbLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Opens the configured database: server Postgres, or the embedded engine (started if needed). */
+export async function openDatabase(
+  config: Pick<Config, 'db' | 'dataDir'>,
+  log: DbLogger,
+  options: { applicationName?: string } = {},
+): Promise<Database> {
+  const onPoolError = (err: Error) => log.warn({ err: { message: err.message } }, 'database connection lost');
+  const common = {
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName ?? 'buurtwag',
+  };
+  if (config.db.kind === 'postgres') {
+    return createPoolDatabase({
+      kind: 'postgres',
+      pool: { ...common, connectionString: config.db.url, max: config.db.poolSize },
+      namedStatements: true,
+      onPoolError,
+    });
+  }
+  const engine = await startEmbeddedEngine(config.dataDir, (err) =>
+    log.error({ err: { message: (err as Error)?.message } }, 'embedded database socket error'),
+  );
+  return createPoolDatabase({
+    kind: 'embedded',
+    pool: {
+      ...common,
+      host: engine.socketDir,
+      port: engine.port,
+      user: 'postgres',
+      database: 'postgres',
+      max: config.db.poolSize,
+    },
+    namedStatements: false,
+    onPoolError,
+    onClose: () => engine.stop(),
+  });
+}

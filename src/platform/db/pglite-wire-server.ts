@@ -1,0 +1,179 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+
+/**
+ * Serves one embedded PGlite over the PostgreSQL wire protocol (a unix socket in DATA_DIR), so
+ * the app, the job runner, the migrations and the CLI all speak `pg` in both modes.
+ *
+ * PGlite has a single session, so several client connections must take turns. Why not
+ * pglite-socket's server: it interleaves connections message by message, so connection B's
+ * Parse can land between connection A's Parse and Bind (both use the unnamed statement) and A
+ * runs B's SQL. Here a connection runs a whole batch — everything up to Sync or a simple Query —
+ * while holding the session, and keeps holding it for as long as it is inside a transaction.
+ * Named prepared statements would still collide between connections (one session), so the pool
+ * in embedded mode sends unnamed statements only (see database.ts).
+ */
+
+const SSL_REQUEST_CODE = 80877103;
+const CANCEL_REQUEST_CODE = 80877102;
+const GSSENC_REQUEST_CODE = 80877104;
+
+/** Message types that end a batch: Sync, simple Query, Terminate, Flush, CopyDone, CopyFail. */
+const BATCH_END = new Set(['S', 'Q', 'X', 'H', 'c', 'f'].map((c) => c.charCodeAt(0)));
+
+export interface WireServerOptions {
+  db: PGlite;
+  /** unix socket path */
+  path: string;
+  onError?: (err: unknown) => void;
+}
+
+export class PGliteWireServer {
+  private server: Server | null = null;
+  private readonly connections = new Set<Socket>();
+  /** the connection that holds the session between batches (inside a transaction), if any */
+  private owner: number | null = null;
+  private busy = false;
+  private readonly waiting: Array<{ conn: number; go: () => void }> = [];
+  private nextConn = 1;
+
+  constructor(private readonly options: WireServerOptions) {}
+
+  async start(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.options.onError?.(err));
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.connections) socket.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    const conn = this.nextConn++;
+    this.connections.add(socket);
+    socket.setNoDelay(true);
+    let buffer = Buffer.alloc(0);
+    let started = false;
+    let batch: Buffer[] = [];
+    // Batches of one connection run strictly in order.
+    let chain: Promise<void> = Promise.resolve();
+    let closed = false;
+
+    const fail = (err: unknown): void => {
+      this.options.onError?.(err);
+      socket.destroy();
+    };
+
+    socket.on('data', (data) => {
+      buffer = buffer.length === 0 ? data : Buffer.concat([buffer, data]);
+      for (;;) {
+        if (!started) {
+          if (buffer.length < 8) return;
+          const length = buffer.readInt32BE(0);
+          if (buffer.length < length) return;
+          const code = buffer.readInt32BE(4);
+          const message = buffer.subarray(0, length);
+          buffer = buffer.subarray(length);
+          if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
+            socket.write('N'); // no encryption on a local socket
+            continue;
+          }
+          if (code === CANCEL_REQUEST_CODE) {
+            socket.end(); // not supported; the client gives up on cancel
+            return;
+          }
+          started = true;
+          const startup = Buffer.from(message);
+          chain = chain.then(() => this.run(conn, [startup], socket)).catch(fail);
+          continue;
+        }
+        if (buffer.length < 5) return;
+        const length = 1 + buffer.readInt32BE(1);
+        if (buffer.length < length) return;
+        const type = buffer[0]!;
+        batch.push(Buffer.from(buffer.subarray(0, length)));
+        buffer = buffer.subarray(length);
+        if (BATCH_END.has(type)) {
+          const messages = batch;
+          batch = [];
+          if (type === 'X'.charCodeAt(0)) {
+            socket.end();
+            return;
+          }
+          chain = chain.then(() => this.run(conn, messages, socket)).catch(fail);
+        }
+      }
+    });
+
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      this.connections.delete(socket);
+      // A client that vanished inside a transaction must not keep the session: roll it back.
+      chain = chain
+        .then(async () => {
+          if (this.owner !== conn) return;
+          await this.acquire(conn);
+          try {
+            await this.options.db.exec('ROLLBACK');
+          } finally {
+            this.release(conn);
+          }
+        })
+        .catch((err) => this.options.onError?.(err));
+    };
+    socket.on('close', close);
+    socket.on('error', close);
+  }
+
+  private acquire(conn: number): Promise<void> {
+    if (!this.busy && (this.owner === null || this.owner === conn)) {
+      this.busy = true;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.waiting.push({ conn, go }));
+  }
+
+  private release(conn: number): void {
+    if (this.owner === conn && !this.options.db.isInTransaction()) this.owner = null;
+    this.busy = false;
+    // The owner (inside its transaction) goes first; otherwise first come, first served.
+    const index =
+      this.owner === null ? 0 : this.waiting.findIndex((w) => w.conn === this.owner);
+    if (index < 0 || this.waiting.length === 0) return;
+    const [next] = this.waiting.splice(index, 1);
+    this.busy = true;
+    next!.go();
+  }
+
+  private async run(conn: number, messages: Buffer[], socket: Socket): Promise<void> {
+    await this.acquire(conn);
+    try {
+      for (const message of messages) {
+        await this.options.db.execProtocolRawStream(new Uint8Array(message), {
+          onRawData: (chunk: Uint8Array) => {
+            if (!socket.destroyed) socket.write(chunk);
+          },
+        });
+      }
+    } finally {
+      if (this.options.db.isInTransaction()) this.owner = conn;
+      this.release(conn);
+    }
+  }
+}
