@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.js';
+import { negotiateLang, type Lang } from './i18n/i18n.js';
+import type { Database } from './platform/db/database.js';
+import { registerErrorHandling } from './platform/http/error-handler.js';
+import { categoryRoutes } from './modules/categories/categories.routes.js';
+import { communityRoutes } from './modules/communities/communities.routes.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { ANONYMOUS, type Actor } from './modules/identity/actor.js';
+import { registerDevActor } from './modules/identity/dev-actor.plugin.js';
+import { incidentRoutes } from './modules/incidents/incidents.routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+    lang: Lang;
+  }
+}
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  isDraining?: () => boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** Builds the HTTP app: plugins, error mapping, every module. Listening is the caller's job. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.log.level,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+    },
+    // a request id from nginx is kept, anything else is replaced
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    trustProxy: config.http.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // Node 20 closes slow (slowloris) connections only on this check cycle
+    connectionTimeout: 0,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    http: { connectionsCheckingInterval: 5_000, headersTimeout: 15_000 },
+    ajv: {
+      customOptions: {
+        // unknown fields are an error (400), never silently dropped
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: true,
+      },
+    },
+  });
+
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('lang', 'en' as Lang);
+  app.addHook('onRequest', async (request, reply) => {
+    request.actor = ANONYMOUS;
+    const query = request.query as Record<string, unknown> | undefined;
+    request.lang = negotiateLang(query?.lang, request.headers['accept-language']);
+    reply.header('content-language', request.lang);
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Buurtwag API',
+        version: '1.0.0',
+        description: 'Report, triage and follow what goes wrong in a community. Errors are RFC 9457 problem+json.',
+      },
+      servers: [{ url: config.http.publicUrl }],
+      tags: [
+        { name: 'incidents', description: 'Reports on the map' },
+        { name: 'categories', description: 'What can be reported' },
+        { name: 'communities', description: 'Areas with their own staff' },
+        { name: 'operations', description: 'Health and readiness' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (config.devActor) registerDevActor(app, db);
+
+  await app.register(healthRoutes, { db, isDraining: deps.isDraining ?? (() => false) });
+  await app.register(
+    async (api) => {
+      await api.register(categoryRoutes, { db });
+      await api.register(communityRoutes, { db });
+      await api.register(incidentRoutes, { db });
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,74 @@
+import type { Queryable } from '../../platform/db/database.js';
+import type { Translations } from './categories.schemas.js';
+
+export interface CategoryRow {
+  id: string;
+  slug: string;
+  name: Translations;
+  description: Translations;
+  icon: string;
+  color: string;
+  active: boolean;
+  sensitive: boolean;
+  sort_order: number;
+}
+
+const COLUMNS = 'id, slug, name, description, icon, color, active, sensitive, sort_order';
+
+export async function listCategories(db: Queryable, includeInactive: boolean): Promise<CategoryRow[]> {
+  const { rows } = await db.query<CategoryRow>({
+    name: `categories.list.${includeInactive}`,
+    text: `SELECT ${COLUMNS} FROM categories ${includeInactive ? '' : 'WHERE active'} ORDER BY sort_order, slug`,
+  });
+  return rows;
+}
+
+export async function findCategory(db: Queryable, id: string): Promise<CategoryRow | null> {
+  const { rows } = await db.query<CategoryRow>({
+    name: 'categories.find',
+    text: `SELECT ${COLUMNS} FROM categories WHERE id::text = $1 OR slug = $1`,
+    values: [id],
+  });
+  return rows[0] ?? null;
+}
+
+export interface CategoryWrite {
+  slug: string;
+  name: Translations;
+  description: Translations;
+  icon: string;
+  color: string;
+  active: boolean;
+  sensitive: boolean;
+  sortOrder: number;
+}
+
+export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<CategoryRow | null> {
+  const { rows } = await db.query<CategoryRow>({
+    text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (slug) DO NOTHING
+           RETURNING ${COLUMNS}`,
+    values: [c.slug, JSON.stringify(c.name), JSON.stringify(c.description), c.icon, c.color, c.active, c.sensitive, c.sortOrder],
+  });
+  return rows[0] ?? null;
+}
+
+export async function updateCategory(db: Queryable, id: string, c: CategoryWrite): Promise<CategoryRow | null> {
+  const { rows } = await db.query<CategoryRow>({
+    text: `UPDATE categories SET slug = $2, name = $3, description = $4, icon = $5, color = $6,
+                  active = $7, sensitive = $8, sort_order = $9, updated_at = now()
+           WHERE id = $1
+           RETURNING ${COLUMNS}`,
+    values: [id, c.slug, JSON.stringify(c.name), JSON.stringify(c.description), c.icon, c.color, c.active, c.sensitive, c.sortOrder],
+  });
+  return rows[0] ?? null;
+}
+
+export async function slugTaken(db: Queryable, slug: string, exceptId: string | null): Promise<boolean> {
+  const { rows } = await db.query({
+    text: 'SELECT 1 FROM categories WHERE slug = $1 AND id IS DISTINCT FROM $2',
+    values: [slug, exceptId],
+  });
+  return rows.length > 0;
+}

@@ -1,0 +1,66 @@
+import type { Database } from '../../platform/db/database.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { Actor } from '../identity/actor.js';
+import { canManageCategories } from './categories.policy.js';
+import * as repo from './categories.repository.js';
+import type { CategoryCreate, CategoryPatch } from './categories.schemas.js';
+
+export async function listCategories(db: Database, actor: Actor, includeInactive: boolean): Promise<repo.CategoryRow[]> {
+  return repo.listCategories(db, includeInactive && canManageCategories(actor));
+}
+
+export async function getCategory(db: Database, idOrSlug: string): Promise<repo.CategoryRow> {
+  const row = await repo.findCategory(db, idOrSlug);
+  if (!row) throw notFound('error.category_not_found.detail', { id: idOrSlug });
+  return row;
+}
+
+export async function createCategory(db: Database, actor: Actor, input: CategoryCreate): Promise<repo.CategoryRow> {
+  if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
+  return db.transaction(async (tx) => {
+    const row = await repo.insertCategory(tx, {
+      slug: input.slug,
+      name: input.name,
+      description: input.description ?? { en: '' },
+      icon: input.icon ?? 'alert',
+      color: input.color ?? '#6b7280',
+      active: input.active ?? true,
+      sensitive: input.sensitive ?? false,
+      sortOrder: input.sortOrder ?? 100,
+    });
+    if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
+    await recordAudit(tx, { actorId: actor.userId, action: 'category.create', entityType: 'category', entityId: row.id, data: input });
+    return row;
+  });
+}
+
+export async function updateCategory(db: Database, actor: Actor, id: string, patch: CategoryPatch): Promise<repo.CategoryRow> {
+  if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
+  return db.transaction(async (tx) => {
+    const current = await repo.findCategory(tx, id);
+    if (!current) throw notFound('error.category_not_found.detail', { id });
+    if (patch.slug && patch.slug !== current.slug && (await repo.slugTaken(tx, patch.slug, current.id))) {
+      throw new AppError('conflict', 'error.slug_taken.detail', { slug: patch.slug });
+    }
+    const row = await repo.updateCategory(tx, current.id, {
+      slug: patch.slug ?? current.slug,
+      name: patch.name ?? current.name,
+      description: patch.description ?? current.description,
+      icon: patch.icon ?? current.icon,
+      color: patch.color ?? current.color,
+      active: patch.active ?? current.active,
+      sensitive: patch.sensitive ?? current.sensitive,
+      sortOrder: patch.sortOrder ?? current.sort_order,
+    });
+    if (!row) throw notFound('error.category_not_found.detail', { id });
+    await recordAudit(tx, { actorId: actor.userId, action: 'category.update', entityType: 'category', entityId: row.id, data: patch });
+    return row;
+  });
+}
+
+export function forbiddenOrUnauthorized(actor: Actor): AppError {
+  return actor.userId === null
+    ? new AppError('unauthorized', 'error.unauthorized.detail')
+    : new AppError('forbidden', 'error.forbidden.detail');
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Database } from '../../platform/db/database.js';
+
+export interface HealthDeps {
+  db: Database;
+  /** turns true when the node is shutting down: readiness fails at once so traffic moves away */
+  isDraining: () => boolean;
+}
+
+const Check = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
+
+export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process lives', response: { 200: Check } } }, async () => ({
+    status: 'ok',
+    checks: {},
+  }));
+
+  app.get(
+    '/readyz',
+    { schema: { tags: ['operations'], summary: 'Every configured dependency answers', response: { 200: Check, 503: Check } } },
+    async (_request, reply) => {
+      const checks: Record<string, string> = {};
+      checks.database = await withTimeout(deps.db.ping(), 2000).then(
+        () => 'ok',
+        () => 'unavailable',
+      );
+      if (deps.isDraining()) checks.node = 'shutting down';
+      const ok = Object.values(checks).every((c) => c === 'ok');
+      if (!ok) reply.status(503).header('retry-after', '5');
+      return { status: ok ? 'ok' : 'unavailable', checks };
+    },
+  );
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

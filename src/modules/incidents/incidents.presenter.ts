@@ -1,0 +1,71 @@
+import { pick, type Lang } from '../../i18n/i18n.js';
+import type { Actor } from '../identity/actor.js';
+import type { TimelineEventRow } from '../timeline/timeline.repository.js';
+import { canSeeExactLocation, canSeeReporter } from './incidents.policy.js';
+import type { IncidentRow } from './incidents.repository.js';
+import type { Incident } from './incidents.schemas.js';
+
+/**
+ * The whitelist of what an incident shows, per viewer. Privacy rules apply here and only here:
+ * the reporter of an anonymous report, and the exact location (and address) of a sensitive one.
+ */
+// ~250 m cells: 0.00225° of latitude; longitude cells as wide in degrees, which is ~225 m at 26°S
+const BLUR_CELL_DEG = 0.00225;
+
+export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): Incident {
+  const facts = { communityId: row.community_id, reporterId: row.reporter_id, isPublic: row.is_public };
+  const exact = canSeeExactLocation(viewer, { ...facts, sensitive: row.sensitive });
+  const showReporter = canSeeReporter(viewer, { ...facts, anonymous: row.anonymous });
+  const incident: Incident = {
+    id: row.id,
+    reference: row.reference,
+    title: row.title,
+    description: row.description,
+    category: { id: row.category_id, slug: row.category_slug, name: pick(row.category_name, lang) },
+    priority: row.priority,
+    status: row.status,
+    location: {
+      type: 'Point',
+      coordinates: exact ? [row.lon, row.lat] : [blur(row.lon), blur(row.lat)],
+    },
+    address: exact ? row.address : null,
+    communityId: row.community_id,
+    reporter: showReporter && row.reporter_id ? { id: row.reporter_id, displayName: row.reporter_name ?? '' } : null,
+    assignee: row.assignee_id ? { id: row.assignee_id, displayName: row.assignee_name ?? '' } : null,
+    isPublic: row.is_public,
+    requiresAuthority: row.requires_authority,
+    metadata: row.metadata,
+    locationBlurred: !exact,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+  if (row.distance !== undefined && row.distance !== null) {
+    // a precise distance would give a blurred location away by trilateration
+    incident.distance = exact ? Math.round(row.distance * 10) / 10 : Math.round(row.distance / 250) * 250;
+  }
+  return incident;
+}
+
+function blur(deg: number): number {
+  return Math.round((Math.floor(deg / BLUR_CELL_DEG) * BLUR_CELL_DEG + BLUR_CELL_DEG / 2) * 1e6) / 1e6;
+}
+
+export function presentTimelineEvent(
+  event: TimelineEventRow,
+  incident: IncidentRow,
+  viewer: Actor,
+) {
+  const facts = { communityId: incident.community_id, reporterId: incident.reporter_id, isPublic: incident.is_public };
+  // The reporter's own actions would unmask an anonymous report.
+  const hideActor =
+    incident.anonymous && event.actor_id !== null && event.actor_id === incident.reporter_id && !canSeeReporter(viewer, { ...facts, anonymous: true });
+  return {
+    id: String(event.id),
+    type: event.type,
+    actor: !hideActor && event.actor_id ? { id: event.actor_id, displayName: event.actor_name ?? '' } : null,
+    data: event.data,
+    internal: event.internal,
+    createdAt: event.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,269 @@
+import type { Queryable } from '../../platform/db/database.js';
+import { statementName } from '../../platform/db/statement-name.js';
+import type { Translations } from '../categories/categories.schemas.js';
+import type { Visibility } from './incidents.policy.js';
+import type { Priority, Status } from './incidents.schemas.js';
+
+/** An incident as the database holds it, with what the presenter needs from joined tables. */
+export interface IncidentRow {
+  id: string;
+  reference: string;
+  title: string;
+  description: string;
+  lon: number;
+  lat: number;
+  address: string | null;
+  community_id: string | null;
+  reporter_id: string | null;
+  reporter_name: string | null;
+  anonymous: boolean;
+  category_id: string;
+  category_slug: string;
+  category_name: Translations;
+  sensitive: boolean;
+  priority: Priority;
+  status: Status;
+  assignee_id: string | null;
+  assignee_name: string | null;
+  metadata: Record<string, unknown>;
+  is_public: boolean;
+  requires_authority: boolean;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  /** exact text form of created_at, for cursors (a JS Date keeps only milliseconds) */
+  created_key?: string;
+  distance?: number;
+}
+
+const SELECT = `
+  SELECT i.id, i.reference, i.title, i.description,
+         ST_X(i.location) AS lon, ST_Y(i.location) AS lat, i.address,
+         i.community_id, i.reporter_id, r.display_name AS reporter_name, i.anonymous,
+         i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
+         i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
+         i.metadata, i.is_public, i.requires_authority, i.version, i.created_at, i.updated_at`;
+const FROM = `
+  FROM incidents i
+  JOIN categories c ON c.id = i.category_id
+  LEFT JOIN users r ON r.id = i.reporter_id
+  LEFT JOIN users a ON a.id = i.assignee_id`;
+
+export async function findIncidentById(db: Queryable, id: string, forUpdate = false): Promise<IncidentRow | null> {
+  const text = `${SELECT} ${FROM} WHERE i.id = $1${forUpdate ? ' FOR UPDATE OF i' : ''}`;
+  const { rows } = await db.query<IncidentRow>({ name: forUpdate ? 'incidents.byId.lock' : 'incidents.byId', text, values: [id] });
+  return rows[0] ?? null;
+}
+
+export async function findIncidentByReference(db: Queryable, reference: string): Promise<IncidentRow | null> {
+  const { rows } = await db.query<IncidentRow>({
+    name: 'incidents.byReference',
+    text: `${SELECT} ${FROM} WHERE i.reference = $1`,
+    values: [reference],
+  });
+  return rows[0] ?? null;
+}
+
+export interface IncidentInsert {
+  reference: string;
+  title: string;
+  description: string;
+  lon: number;
+  lat: number;
+  address: string | null;
+  reporterId: string | null;
+  anonymous: boolean;
+  categoryId: string;
+  priority: Priority;
+  metadata: Record<string, unknown>;
+  isPublic: boolean;
+  requiresAuthority: boolean;
+}
+
+/**
+ * Inserts and returns the new id, or null when the reference is already taken (the caller
+ * retries with another). The community is the smallest one whose boundary holds the point.
+ */
+export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>({
+    name: 'incidents.insert',
+    text: `WITH point AS (SELECT ST_SetSRID(ST_MakePoint($4, $5), 4326) AS geom)
+           INSERT INTO incidents (reference, title, description, location, address, community_id,
+                                  reporter_id, anonymous, category_id, priority, metadata,
+                                  is_public, requires_authority)
+           SELECT $1, $2, $3, point.geom, $6,
+                  (SELECT m.id FROM communities m
+                    WHERE ST_Intersects(m.boundary, point.geom)
+                    ORDER BY m.area_m2 ASC, m.id LIMIT 1),
+                  $7, $8, $9, $10, $11, $12, $13
+           FROM point
+           ON CONFLICT (reference) DO NOTHING
+           RETURNING id`,
+    values: [
+      v.reference,
+      v.title,
+      v.description,
+      v.lon,
+      v.lat,
+      v.address,
+      v.reporterId,
+      v.anonymous,
+      v.categoryId,
+      v.priority,
+      JSON.stringify(v.metadata),
+      v.isPublic,
+      v.requiresAuthority,
+    ],
+  });
+  return rows[0]?.id ?? null;
+}
+
+export interface IncidentUpdate {
+  status: Status;
+  priority: Priority;
+  assigneeId: string | null;
+  categoryId: string;
+  isPublic: boolean;
+}
+
+export async function updateIncident(tx: Queryable, id: string, v: IncidentUpdate): Promise<void> {
+  await tx.query({
+    name: 'incidents.update',
+    text: `UPDATE incidents SET status = $2, priority = $3, assignee_id = $4, category_id = $5,
+                  is_public = $6, version = version + 1, updated_at = now()
+           WHERE id = $1`,
+    values: [id, v.status, v.priority, v.assigneeId, v.categoryId, v.isPublic],
+  });
+}
+
+export async function userExists(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query({ name: 'users.exists', text: 'SELECT 1 FROM users WHERE id = $1', values: [id] });
+  return rows.length > 0;
+}
+
+export async function findActiveCategory(db: Queryable, id: string): Promise<{ id: string; active: boolean } | null> {
+  const { rows } = await db.query<{ id: string; active: boolean }>({
+    name: 'categories.activeById',
+    text: 'SELECT id, active FROM categories WHERE id = $1',
+    values: [id],
+  });
+  return rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing
+
+export type ListSort = 'distance' | '-createdAt' | 'createdAt' | '-priority';
+
+export interface ListFilter {
+  near: { lon: number; lat: number; radius: number } | null;
+  bbox: [number, number, number, number] | null;
+  statuses: Status[] | null;
+  categorySlugs: string[] | null;
+  priorities: Priority[] | null;
+  q: { text: string; reference: string | null } | null;
+  communityId: string | null;
+  since: string | null;
+  until: string | null;
+  reporterId: string | null;
+  assigneeId: string | null;
+  visibility: Visibility;
+  sort: ListSort;
+  /** the sort key of the last row already returned */
+  after: CursorKey | null;
+  limit: number;
+}
+
+/** Sort-key values of a row: [created_key, id], [priority, created_key, id] or [distance, id]. */
+export type CursorKey = Array<string | number>;
+
+/**
+ * One query for every list: filters become WHERE terms with numbered parameters, keyset
+ * pagination continues strictly after the last row's sort key, so a row is never returned twice
+ * while inserts go on. Near queries order by the geography KNN operator so the GiST index yields
+ * nearest first and the scan stops at the limit instead of sorting every candidate.
+ */
+export async function listIncidents(db: Queryable, f: ListFilter): Promise<IncidentRow[]> {
+  const values: unknown[] = [];
+  const param = (v: unknown): string => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const where: string[] = [];
+  let distanceExpr: string | null = null;
+
+  if (f.near) {
+    const point = `ST_SetSRID(ST_MakePoint(${param(f.near.lon)}, ${param(f.near.lat)}), 4326)::geography`;
+    distanceExpr = `(i.location::geography <-> ${point})`;
+    where.push(`ST_DWithin(i.location::geography, ${point}, ${param(f.near.radius)})`);
+  }
+  if (f.bbox) {
+    const [a, b, c, d] = f.bbox.map((n) => param(n));
+    where.push(`i.location && ST_MakeEnvelope(${a}, ${b}, ${c}, ${d}, 4326)`);
+  }
+  if (f.statuses) where.push(`i.status = ANY(${param(f.statuses)}::incident_status[])`);
+  if (f.priorities) where.push(`i.priority = ANY(${param(f.priorities)}::incident_priority[])`);
+  if (f.categorySlugs) where.push(`c.slug = ANY(${param(f.categorySlugs)}::text[])`);
+  if (f.q) {
+    const like = `%${f.q.text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    where.push(
+      f.q.reference
+        ? `(i.title ILIKE ${param(like)} OR i.reference = ${param(f.q.reference)})`
+        : `i.title ILIKE ${param(like)}`,
+    );
+  }
+  if (f.communityId) {
+    // the community and every community nested inside it
+    where.push(`i.community_id IN (
+      WITH RECURSIVE tree AS (
+        SELECT id FROM communities WHERE id = ${param(f.communityId)}
+        UNION ALL SELECT m.id FROM communities m JOIN tree ON m.parent_id = tree.id)
+      SELECT id FROM tree)`);
+  }
+  if (f.since) where.push(`i.created_at >= ${param(f.since)}::timestamptz`);
+  if (f.until) where.push(`i.created_at < ${param(f.until)}::timestamptz`);
+  if (f.reporterId) where.push(`i.reporter_id = ${param(f.reporterId)}`);
+  if (f.assigneeId) where.push(`i.assignee_id = ${param(f.assigneeId)}`);
+
+  const v = f.visibility;
+  if (v.kind === 'public') {
+    const alternatives = ['i.is_public'];
+    if (v.orReporterId) alternatives.push(`i.reporter_id = ${param(v.orReporterId)}`);
+    if (v.orCommunityIds.length > 0) alternatives.push(`i.community_id = ANY(${param(v.orCommunityIds)}::uuid[])`);
+    where.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
+  }
+
+  let order: string;
+  const after = f.after;
+  switch (f.sort) {
+    case 'distance': {
+      if (!distanceExpr) throw new Error('distance sort needs near');
+      order = `${distanceExpr}, i.id`;
+      if (after) where.push(`(${distanceExpr}, i.id) > (${param(after[0])}::float8, ${param(after[1])}::uuid)`);
+      break;
+    }
+    case 'createdAt':
+      order = 'i.created_at, i.id';
+      if (after) where.push(`(i.created_at, i.id) > (${param(after[0])}::timestamptz, ${param(after[1])}::uuid)`);
+      break;
+    case '-priority':
+      order = 'i.priority DESC, i.created_at DESC, i.id DESC';
+      if (after) {
+        where.push(
+          `(i.priority, i.created_at, i.id) < (${param(after[0])}::incident_priority, ${param(after[1])}::timestamptz, ${param(after[2])}::uuid)`,
+        );
+      }
+      break;
+    default:
+      order = 'i.created_at DESC, i.id DESC';
+      if (after) where.push(`(i.created_at, i.id) < (${param(after[0])}::timestamptz, ${param(after[1])}::uuid)`);
+  }
+
+  const text = `${SELECT}, i.created_at::text AS created_key${distanceExpr ? `, ${distanceExpr} AS distance` : ''}
+    ${FROM}
+    ${where.length > 0 ? `WHERE ${where.join('\n      AND ')}` : ''}
+    ORDER BY ${order}
+    LIMIT ${param(f.limit)}`;
+  const { rows } = await db.query<IncidentRow>({ name: statementName(text), text, values });
+  return rows;
+}

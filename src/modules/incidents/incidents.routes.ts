@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Database } from '../../platform/db/database.js';
+import { Problem } from '../../platform/http/problem.schema.js';
+import * as service from './incidents.service.js';
+import {
+  IdOrReferenceParams,
+  Incident,
+  IncidentCreate,
+  IncidentList,
+  IncidentListQuery,
+  IncidentPatch,
+  Timeline,
+} from './incidents.schemas.js';
+
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+export function contextOf(request: FastifyRequest): service.RequestContext {
+  return { actor: request.actor, lang: request.lang, requestId: request.id, clientAddress: request.ip };
+}
+
+export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Database }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+  const tags = ['incidents'];
+
+  app.post(
+    '/incidents',
+    {
+      schema: {
+        tags,
+        summary: 'Report an incident',
+        headers: IdempotencyHeaders,
+        body: IncidentCreate,
+        response: { 201: Incident, 400: Problem, 401: Problem, 409: Problem },
+      },
+    },
+    async (request, reply) => {
+      const result = await service.createIncident(db, contextOf(request), request.body, request.headers['idempotency-key'] ?? null);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(result.status as 201).header('location', result.location).send(result.body);
+    },
+  );
+
+  app.get(
+    '/incidents',
+    {
+      schema: {
+        tags,
+        summary: 'List incidents: near a point (nearest first), in a box, or everywhere, with filters',
+        querystring: IncidentListQuery,
+        response: { 200: IncidentList, 400: Problem, 401: Problem },
+      },
+    },
+    async (request) => service.listIncidents(db, contextOf(request), request.query),
+  );
+
+  app.get(
+    '/incidents/:idOrReference',
+    {
+      schema: {
+        tags,
+        summary: 'One incident, by id or by reference (BW-…)',
+        params: IdOrReferenceParams,
+        querystring: Type.Object({ lang: Type.Optional(Type.String()) }),
+        response: { 200: Incident, 404: Problem },
+      },
+    },
+    async (request) => service.getIncident(db, contextOf(request), request.params.idOrReference),
+  );
+
+  app.patch(
+    '/incidents/:idOrReference',
+    {
+      schema: {
+        tags,
+        summary: 'Triage: status, priority, assignee, category, visibility (staff of its community)',
+        params: IdOrReferenceParams,
+        body: IncidentPatch,
+        response: { 200: Incident, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+      },
+    },
+    async (request) => service.updateIncident(db, contextOf(request), request.params.idOrReference, request.body),
+  );
+
+  app.get(
+    '/incidents/:idOrReference/timeline',
+    {
+      schema: {
+        tags,
+        summary: 'What happened to an incident, oldest first',
+        params: IdOrReferenceParams,
+        querystring: Type.Object({ lang: Type.Optional(Type.String()) }),
+        response: { 200: Timeline, 404: Problem },
+      },
+    },
+    async (request) => service.getTimeline(db, contextOf(request), request.params.idOrReference),
+  );
+}

@@ -1,0 +1,115 @@
+import { Type, type Static } from 'typebox';
+
+export const STATUSES = ['reported', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected', 'duplicate'] as const;
+export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Status = (typeof STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const MAX_RADIUS_M = 50_000;
+
+const Uuid = Type.String({ format: 'uuid' });
+
+export const PointInput = Type.Object(
+  {
+    type: Type.Literal('Point'),
+    coordinates: Type.Tuple([Type.Number({ minimum: -180, maximum: 180 }), Type.Number({ minimum: -90, maximum: 90 })]),
+  },
+  { additionalProperties: false },
+);
+
+export const IncidentCreate = Type.Object(
+  {
+    title: Type.String({ minLength: 3, maxLength: 255 }),
+    description: Type.String({ maxLength: 10_000 }),
+    categoryId: Uuid,
+    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)))),
+    location: PointInput,
+    address: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+    isPublic: Type.Optional(Type.Boolean()),
+    anonymous: Type.Optional(Type.Boolean()),
+    requiresAuthority: Type.Optional(Type.Boolean()),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+export type IncidentCreate = Static<typeof IncidentCreate>;
+
+export const IncidentPatch = Type.Object(
+  {
+    status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
+    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)))),
+    assigneeId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    categoryId: Type.Optional(Uuid),
+    isPublic: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type IncidentPatch = Static<typeof IncidentPatch>;
+
+const PersonRef = Type.Union([Type.Object({ id: Type.String(), displayName: Type.String() }), Type.Null()]);
+
+export const Incident = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  reference: Type.String({ examples: ['BW-7K3Q9D2M'] }),
+  title: Type.String(),
+  description: Type.String(),
+  category: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() }),
+  priority: Type.String({ enum: [...PRIORITIES] }),
+  status: Type.String({ enum: [...STATUSES] }),
+  location: Type.Object({ type: Type.Literal('Point'), coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }) }),
+  address: Type.Union([Type.String(), Type.Null()]),
+  communityId: Type.Union([Type.String(), Type.Null()]),
+  reporter: PersonRef,
+  assignee: PersonRef,
+  isPublic: Type.Boolean(),
+  requiresAuthority: Type.Boolean(),
+  metadata: Type.Object({}, { additionalProperties: true }),
+  /** true when the exact location is hidden from this viewer (sensitive category) */
+  locationBlurred: Type.Boolean(),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  distance: Type.Optional(Type.Number({ description: 'metres from `near`, in near queries' })),
+});
+export type Incident = Static<typeof Incident>;
+
+export const IncidentList = Type.Object({
+  items: Type.Array(Incident),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const IncidentListQuery = Type.Object(
+  {
+    near: Type.Optional(Type.String({ description: 'LON,LAT', examples: ['28.0473,-26.2041'] })),
+    radius: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RADIUS_M, description: 'metres around near (default 1000)' })),
+    bbox: Type.Optional(Type.String({ description: 'MINLON,MINLAT,MAXLON,MAXLAT' })),
+    status: Type.Optional(Type.String({ description: 'comma-separated statuses' })),
+    category: Type.Optional(Type.String({ description: 'comma-separated category slugs' })),
+    priority: Type.Optional(Type.String({ description: 'comma-separated priorities' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'text in the title, or a reference' })),
+    communityId: Type.Optional(Uuid),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    reporter: Type.Optional(Type.Literal('me')),
+    assignee: Type.Optional(Type.Literal('me')),
+    sort: Type.Optional(Type.Union([Type.Literal('distance'), Type.Literal('-createdAt'), Type.Literal('createdAt'), Type.Literal('-priority')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    lang: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type IncidentListQuery = Static<typeof IncidentListQuery>;
+
+export const TimelineItem = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  actor: PersonRef,
+  data: Type.Object({}, { additionalProperties: true }),
+  internal: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export const Timeline = Type.Object({ items: Type.Array(TimelineItem) });
+
+export const IdOrReferenceParams = Type.Object({ idOrReference: Type.String({ maxLength: 64 }) });

@@ -1,0 +1,366 @@
+import { createHash } from 'node:crypto';
+import type { Database, Tx } from '../../platform/db/database.js';
+import { AppError, invalid, invalidField, notFound, type FieldError } from '../../platform/http/errors.js';
+import { enqueue } from '../../platform/jobs/jobs.js';
+import type { Lang } from '../../i18n/i18n.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { Actor } from '../identity/actor.js';
+import * as idempotency from '../idempotency/idempotency.repository.js';
+import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
+import { decodeCursor, encodeCursor } from './incidents.cursor.js';
+import * as policy from './incidents.policy.js';
+import { presentIncident, presentTimelineEvent } from './incidents.presenter.js';
+import { newReference, normalizeReference } from './incidents.references.js';
+import * as repo from './incidents.repository.js';
+import {
+  METADATA_MAX_BYTES,
+  PRIORITIES,
+  STATUSES,
+  type Incident,
+  type IncidentCreate,
+  type IncidentListQuery,
+  type IncidentPatch,
+  type Priority,
+  type Status,
+} from './incidents.schemas.js';
+
+/** The status moves of the public contract (API.md). Anything else is 409. */
+export const STATUS_MOVES: Readonly<Record<Status, readonly Status[]>> = {
+  reported: ['acknowledged', 'rejected', 'duplicate'],
+  acknowledged: ['in_progress', 'rejected', 'duplicate'],
+  in_progress: ['resolved'],
+  resolved: ['closed', 'in_progress'],
+  closed: [],
+  rejected: [],
+  duplicate: [],
+};
+
+export interface RequestContext {
+  actor: Actor;
+  lang: Lang;
+  requestId: string;
+  /** who an Idempotency-Key belongs to when signed out */
+  clientAddress: string;
+}
+
+export interface CreateResult {
+  status: number;
+  body: Incident;
+  location: string;
+  replayed: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// ---------------------------------------------------------------------------------------------
+// Create
+
+export async function createIncident(
+  db: Database,
+  ctx: RequestContext,
+  input: IncidentCreate,
+  idempotencyKey: string | null,
+): Promise<CreateResult> {
+  if (!policy.canCreate(ctx.actor)) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  const metadata = (input.metadata ?? {}) as Record<string, unknown>;
+  const metadataBytes = Buffer.byteLength(JSON.stringify(metadata));
+  if (metadataBytes > METADATA_MAX_BYTES) {
+    throw invalidField('/body/metadata', 'validation.metadata_size', { limit: METADATA_MAX_BYTES });
+  }
+  const scope = ctx.actor.userId ?? `ip:${ctx.clientAddress}`;
+  const requestHash = idempotencyKey ? hashBody(input) : '';
+
+  const outcome = await db.transaction(async (tx) => {
+    if (idempotencyKey && !(await idempotency.claimKey(tx, scope, idempotencyKey, requestHash))) {
+      return { replay: true as const };
+    }
+    const category = await repo.findActiveCategory(tx, input.categoryId);
+    if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
+    if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
+
+    const [lon, lat] = input.location.coordinates;
+    let id: string | null = null;
+    for (let attempt = 0; id === null; attempt++) {
+      if (attempt === 5) throw new Error('could not find a free incident reference');
+      id = await repo.insertIncident(tx, {
+        reference: newReference(),
+        title: input.title.trim(),
+        description: input.description,
+        lon,
+        lat,
+        address: input.address?.trim() || null,
+        reporterId: ctx.actor.userId,
+        anonymous: input.anonymous ?? false,
+        categoryId: category.id,
+        priority: input.priority ?? 'medium',
+        metadata,
+        isPublic: input.isPublic ?? true,
+        requiresAuthority: input.requiresAuthority ?? false,
+      });
+    }
+    const row = await repo.findIncidentById(tx, id);
+    if (!row) throw new Error('incident vanished inside its own transaction');
+    await recordSideEffects(tx, ctx, row.id, 'incident.create', [
+      { incidentId: row.id, type: 'created', actorId: ctx.actor.userId, data: { status: row.status, priority: row.priority } },
+    ]);
+    await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
+    const body = presentIncident(row, ctx.actor, ctx.lang);
+    const location = `/api/v1/incidents/${row.id}`;
+    if (idempotencyKey) await idempotency.saveResponse(tx, scope, idempotencyKey, 201, body, { location });
+    return { replay: false as const, body, location };
+  });
+
+  if (!outcome.replay) return { status: 201, body: outcome.body, location: outcome.location, replayed: false };
+  const stored = idempotencyKey ? await idempotency.findResponse(db, scope, idempotencyKey) : null;
+  if (!stored || stored.request_hash !== requestHash) {
+    throw new AppError('conflict', 'error.idempotency_mismatch.detail');
+  }
+  return {
+    status: stored.status_code,
+    body: stored.response as Incident,
+    location: stored.headers.location ?? '',
+    replayed: true,
+  };
+}
+
+function hashBody(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** JSON with sorted keys, so the same body in another key order counts as the same request. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function recordSideEffects(
+  tx: Tx,
+  ctx: RequestContext,
+  incidentId: string,
+  action: string,
+  events: TimelineEventInsert[],
+  auditData: Record<string, unknown> = {},
+): Promise<void> {
+  await appendEvents(tx, events);
+  await recordAudit(tx, {
+    actorId: ctx.actor.userId,
+    action,
+    entityType: 'incident',
+    entityId: incidentId,
+    data: auditData,
+    requestId: ctx.requestId,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read
+
+/** The incident if the actor may see it; 404 otherwise (a private incident's existence is not revealed). */
+async function findVisible(db: Database | Tx, actor: Actor, idOrReference: string, forUpdate = false): Promise<repo.IncidentRow> {
+  let row: repo.IncidentRow | null = null;
+  if (UUID.test(idOrReference)) {
+    row = await repo.findIncidentById(db, idOrReference.toLowerCase(), forUpdate);
+  } else {
+    const reference = normalizeReference(idOrReference);
+    if (reference) row = await repo.findIncidentByReference(db, reference);
+    if (row && forUpdate) row = await repo.findIncidentById(db, row.id, true);
+  }
+  if (!row || !policy.canView(actor, facts(row))) {
+    throw notFound('error.incident_not_found.detail', { id: idOrReference });
+  }
+  return row;
+}
+
+const facts = (row: repo.IncidentRow): policy.IncidentFacts => ({
+  communityId: row.community_id,
+  reporterId: row.reporter_id,
+  isPublic: row.is_public,
+});
+
+export async function getIncident(db: Database, ctx: RequestContext, idOrReference: string): Promise<Incident> {
+  const row = await findVisible(db, ctx.actor, idOrReference);
+  return presentIncident(row, ctx.actor, ctx.lang);
+}
+
+export async function getTimeline(db: Database, ctx: RequestContext, idOrReference: string) {
+  const row = await findVisible(db, ctx.actor, idOrReference);
+  const events = await listEvents(db, row.id, policy.canSeeInternalNotes(ctx.actor, facts(row)));
+  return { items: events.map((e) => presentTimelineEvent(e, row, ctx.actor)) };
+}
+
+export async function listIncidents(
+  db: Database,
+  ctx: RequestContext,
+  query: IncidentListQuery,
+): Promise<{ items: Incident[]; nextCursor: string | null }> {
+  const filter = parseListQuery(ctx.actor, query);
+  const rows = await repo.listIncidents(db, { ...filter, limit: filter.limit + 1 });
+  const page = rows.slice(0, filter.limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > filter.limit && last ? encodeCursor(filter.sort, sortKey(filter.sort, last)) : null;
+  return { items: page.map((row) => presentIncident(row, ctx.actor, ctx.lang)), nextCursor };
+}
+
+function sortKey(sort: repo.ListSort, row: repo.IncidentRow): repo.CursorKey {
+  const created = row.created_key ?? row.created_at.toISOString();
+  switch (sort) {
+    case 'distance':
+      return [row.distance ?? 0, row.id];
+    case '-priority':
+      return [row.priority, created, row.id];
+    default:
+      return [created, row.id];
+  }
+}
+
+/** Turns the query string into a typed filter, collecting every invalid field at once. */
+export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFilter {
+  const errors: FieldError[] = [];
+  const numbers = (raw: string, count: number): number[] | null => {
+    const parts = raw.split(',').map((p) => p.trim());
+    if (parts.length !== count || parts.some((p) => p === '' || !Number.isFinite(Number(p)))) return null;
+    return parts.map(Number);
+  };
+  const list = <T extends string>(raw: string | undefined, allowed: readonly T[] | null, path: string): T[] | null => {
+    if (raw === undefined) return null;
+    const items = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+    if (items.length === 0 || items.length > 50) {
+      errors.push({ path, message: 'validation.invalid' });
+      return null;
+    }
+    if (allowed && items.some((s) => !allowed.includes(s as T))) {
+      errors.push({ path, message: 'validation.enum', params: { values: allowed.join(', ') } });
+      return null;
+    }
+    return items as T[];
+  };
+
+  let near: repo.ListFilter['near'] = null;
+  if (q.near !== undefined) {
+    const parsed = numbers(q.near, 2);
+    if (!parsed) errors.push({ path: '/query/near', message: 'validation.near' });
+    else if (Math.abs(parsed[0]!) > 180) errors.push({ path: '/query/near', message: 'validation.longitude' });
+    else if (Math.abs(parsed[1]!) > 90) errors.push({ path: '/query/near', message: 'validation.latitude' });
+    else near = { lon: parsed[0]!, lat: parsed[1]!, radius: q.radius ?? 1000 };
+  } else if (q.radius !== undefined) {
+    errors.push({ path: '/query/radius', message: 'validation.radius_without_near' });
+  }
+
+  let bbox: repo.ListFilter['bbox'] = null;
+  if (q.bbox !== undefined) {
+    const parsed = numbers(q.bbox, 4);
+    if (
+      !parsed ||
+      parsed[0]! >= parsed[2]! ||
+      parsed[1]! >= parsed[3]! ||
+      parsed.some((n, i) => Math.abs(n) > (i % 2 === 0 ? 180 : 90))
+    ) {
+      errors.push({ path: '/query/bbox', message: 'validation.bbox' });
+    } else bbox = parsed as [number, number, number, number];
+  }
+  if (q.near !== undefined && q.bbox !== undefined) errors.push({ path: '/query/bbox', message: 'validation.near_and_bbox' });
+
+  const sort: repo.ListSort = q.sort ?? (q.near !== undefined ? 'distance' : '-createdAt');
+  if (sort === 'distance' && q.near === undefined) errors.push({ path: '/query/sort', message: 'validation.distance_sort' });
+
+  const statuses = list<Status>(q.status, STATUSES, '/query/status');
+  const priorities = list<Priority>(q.priority, PRIORITIES, '/query/priority');
+  const categorySlugs = list<string>(q.category, null, '/query/category');
+
+  if ((q.reporter === 'me' || q.assignee === 'me') && actor.userId === null) {
+    throw new AppError('unauthorized', 'error.unauthorized.detail');
+  }
+
+  let after: repo.CursorKey | null = null;
+  if (q.cursor !== undefined) {
+    after = decodeCursor(q.cursor, sort);
+    if (!after) errors.push({ path: '/query/cursor', message: 'validation.cursor' });
+  }
+  if (errors.length > 0) throw invalid(errors);
+
+  const text = q.q?.trim() ?? '';
+  return {
+    near,
+    bbox,
+    statuses,
+    priorities,
+    categorySlugs,
+    q: text ? { text, reference: normalizeReference(text) } : null,
+    communityId: q.communityId?.toLowerCase() ?? null,
+    since: q.since ?? null,
+    until: q.until ?? null,
+    reporterId: q.reporter === 'me' ? actor.userId : null,
+    assigneeId: q.assignee === 'me' ? actor.userId : null,
+    visibility: policy.visibility(actor),
+    sort,
+    after,
+    limit: q.limit ?? 50,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update
+
+export async function updateIncident(
+  db: Database,
+  ctx: RequestContext,
+  idOrReference: string,
+  patch: IncidentPatch,
+): Promise<Incident> {
+  const row = await db.transaction(async (tx) => {
+    const current = await findVisible(tx, ctx.actor, idOrReference, true);
+    if (!policy.canTriage(ctx.actor, facts(current))) {
+      throw ctx.actor.userId === null
+        ? new AppError('unauthorized', 'error.unauthorized.detail')
+        : new AppError('forbidden', 'error.forbidden.detail');
+    }
+    const next: repo.IncidentUpdate = {
+      status: patch.status ?? current.status,
+      priority: patch.priority ?? current.priority,
+      assigneeId: patch.assigneeId === undefined ? current.assignee_id : patch.assigneeId,
+      categoryId: patch.categoryId ?? current.category_id,
+      isPublic: patch.isPublic ?? current.is_public,
+    };
+    const events: TimelineEventInsert[] = [];
+    const event = (type: string, data: Record<string, unknown>) =>
+      events.push({ incidentId: current.id, type, actorId: ctx.actor.userId, data });
+
+    if (next.status !== current.status) {
+      if (!STATUS_MOVES[current.status].includes(next.status)) {
+        throw new AppError('conflict', 'error.bad_transition.detail', { from: current.status, to: next.status });
+      }
+      event('status_changed', { from: current.status, to: next.status });
+    }
+    if (next.priority !== current.priority) event('priority_changed', { from: current.priority, to: next.priority });
+    if (next.assigneeId !== current.assignee_id) {
+      if (next.assigneeId !== null && !(await repo.userExists(tx, next.assigneeId))) {
+        throw invalidField('/body/assigneeId', 'validation.user_missing');
+      }
+      event(next.assigneeId === null ? 'unassigned' : 'assigned', { from: current.assignee_id, to: next.assigneeId });
+    }
+    if (next.categoryId !== current.category_id) {
+      const category = await repo.findActiveCategory(tx, next.categoryId);
+      if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
+      if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
+      event('category_changed', { from: current.category_id, to: next.categoryId });
+    }
+    if (next.isPublic !== current.is_public) event('visibility_changed', { from: current.is_public, to: next.isPublic });
+
+    if (events.length === 0) return current;
+    await repo.updateIncident(tx, current.id, next);
+    await recordSideEffects(tx, ctx, current.id, 'incident.update', events, {
+      changes: Object.fromEntries(events.map((e) => [e.type, e.data])),
+    });
+    await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) });
+    const updated = await repo.findIncidentById(tx, current.id);
+    if (!updated) throw new Error('incident vanished inside its own transaction');
+    return updated;
+  });
+  return presentIncident(row, ctx.actor, ctx.lang);
+}

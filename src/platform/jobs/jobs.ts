@@ -1,0 +1,169 @@
+import { hostname } from 'node:os';
+import type { Database, Queryable } from '../db/database.js';
+
+/**
+ * Durable jobs in PostgreSQL, so a job is enqueued in the same transaction as the write that
+ * causes it (it exists if and only if the write committed), in both modes. Workers claim due
+ * jobs with FOR UPDATE SKIP LOCKED, so any number of worker processes can share the table.
+ * Retry with exponential backoff is declared here once; handlers live in their feature.
+ */
+export interface JobDefinition<P> {
+  /** name and version: a payload change gets a new version, old jobs keep their handler */
+  name: string;
+  handle(payload: P, context: { db: Database; attempt: number }): Promise<void>;
+  maxAttempts?: number;
+}
+
+export async function enqueue<P extends object>(
+  tx: Queryable,
+  name: string,
+  payload: P,
+  options: { runAt?: Date; maxAttempts?: number } = {},
+): Promise<void> {
+  await tx.query({
+    name: 'jobs.enqueue',
+    text: `INSERT INTO jobs (name, payload, run_at, max_attempts)
+           VALUES ($1, $2, coalesce($3, now()), $4)`,
+    values: [name, JSON.stringify(payload), options.runAt ?? null, options.maxAttempts ?? 10],
+  });
+}
+
+/** Delay before attempt n+1: 2^n seconds, capped at one hour. */
+export function backoffSeconds(attempt: number): number {
+  return Math.min(3600, 2 ** attempt);
+}
+
+export interface JobLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+interface ClaimedJob {
+  id: number;
+  name: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number;
+}
+
+export class JobRunner {
+  private readonly handlers = new Map<string, JobDefinition<never>>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private readonly periodic: Array<{ name: string; intervalMs: number }> = [];
+  private timers: NodeJS.Timeout[] = [];
+  private readonly workerId = `${hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: JobLogger,
+    private readonly options: { pollMs?: number; batchSize?: number; lockSeconds?: number } = {},
+  ) {}
+
+  register<P>(definition: JobDefinition<P>): void {
+    this.handlers.set(definition.name, definition as JobDefinition<never>);
+  }
+
+  /** Runs a registered job's handler on a timer in this process (housekeeping, idempotent work). */
+  every(name: string, intervalMs: number): void {
+    this.periodic.push({ name, intervalMs });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+    for (const { name, intervalMs } of this.periodic) {
+      const timer = setInterval(() => {
+        const definition = this.handlers.get(name);
+        definition?.handle(undefined as never, { db: this.db, attempt: 1 }).catch((err: unknown) => {
+          this.log.warn({ job: name, err: { message: (err as Error)?.message } }, 'periodic job failed');
+        });
+      }, intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /** Ask for a prompt run (after an enqueue in this process) instead of waiting for the poll. */
+  nudge(): void {
+    if (!this.stopped && !this.running) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Runs every due job once; returns how many ran. Used by the loop and by tests. */
+  async runDue(): Promise<number> {
+    const jobs = await this.claim();
+    for (const job of jobs) await this.execute(job);
+    return jobs.length;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    let ran = 0;
+    try {
+      ran = await this.runDue();
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'job runner could not claim jobs');
+    }
+    if (!this.stopped) this.schedule(ran > 0 ? 0 : (this.options.pollMs ?? 1000));
+  }
+
+  private async claim(): Promise<ClaimedJob[]> {
+    const names = [...this.handlers.keys()];
+    if (names.length === 0) return [];
+    const { rows } = await this.db.query<ClaimedJob>({
+      text: `UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
+                             attempts = attempts + 1
+             WHERE id IN (SELECT id FROM jobs
+                          WHERE run_at <= now() AND attempts < max_attempts
+                            AND (locked_until IS NULL OR locked_until < now())
+                            AND name = ANY($1)
+                          ORDER BY run_at, id
+                          LIMIT $2
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, name, payload, attempts, max_attempts`,
+      values: [names, this.options.batchSize ?? 20, this.options.lockSeconds ?? 300, this.workerId],
+    });
+    return rows;
+  }
+
+  private async execute(job: ClaimedJob): Promise<void> {
+    const definition = this.handlers.get(job.name);
+    if (!definition) return;
+    try {
+      await definition.handle(job.payload as never, { db: this.db, attempt: job.attempts });
+      await this.db.query({ text: 'DELETE FROM jobs WHERE id = $1', values: [job.id] });
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      const final = job.attempts >= job.max_attempts;
+      this.log[final ? 'error' : 'warn']({ job: job.name, id: job.id, attempt: job.attempts, err: { message } }, final ? 'job failed for good' : 'job failed, will retry');
+      // Failed for good: the row stays (attempts = max_attempts) for an operator to inspect.
+      await this.db.query({
+        text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $2,
+                               run_at = now() + make_interval(secs => $3)
+               WHERE id = $1`,
+        values: [job.id, message.slice(0, 2000), backoffSeconds(job.attempts)],
+      });
+    }
+  }
+}

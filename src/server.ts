@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import type { Database } from './platform/db/database.js';
+import { migrate } from './platform/db/migrate.js';
+import { openDatabase } from './platform/db/open.js';
+import { JobRunner } from './platform/jobs/jobs.js';
+import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
+import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  jobs: JobRunner | null;
+  /** starts draining: readiness turns 503 at once, then in-flight work finishes and all closes */
+  close(): Promise<void>;
+}
+
+/** `serve`: migrate, then listen; in embedded mode (or JOBS_IN_PROCESS) also run the jobs. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  let draining = false;
+  const bootLog = { warn: console.warn, error: console.error };
+  const db = await openDatabase(config, bootLog, { applicationName: 'buurtwag-serve' });
+  try {
+    await migrate(db);
+    const app = await buildApp({ config, db, isDraining: () => draining });
+    let jobs: JobRunner | null = null;
+    if (config.jobsInProcess) {
+      jobs = createJobRunner(db, app.log);
+      jobs.start();
+    }
+    await app.listen({ host: config.http.host, port: config.http.port });
+    return {
+      app,
+      db,
+      jobs,
+      async close() {
+        draining = true;
+        await app.close();
+        await jobs?.stop();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+export function createJobRunner(db: Database, log: FastifyInstance['log']): JobRunner {
+  const jobs = new JobRunner(db, log);
+  registerIncidentJobs(jobs, log);
+  registerMaintenanceJobs(jobs, db, log);
+  return jobs;
+}
+
+/** `worker`: the job runner alone, for production (embedded mode runs jobs inside `serve`). */
+export async function startWorker(config: Config, log: FastifyInstance['log']): Promise<{ close(): Promise<void> }> {
+  const db = await openDatabase(config, log, { applicationName: 'buurtwag-worker' });
+  await migrate(db);
+  const jobs = createJobRunner(db, log);
+  jobs.start();
+  return {
+    async close() {
+      await jobs.stop();
+      await db.close();
+    },
+  };
+}
