@@ -33,7 +33,7 @@ export const af: Record<MessageKey, string> = {
   'error.internal.detail': "'n Onverwagte fout het voorgekom. Dit is aangeteken as {requestId}.",
 
   'validation.required': 'is verpligtend',
-  'validation.unknown_field': 'is nie 'n bekende veld nie',
+  'validation.unknown_field': "is nie 'n bekende veld nie",
   'validation.type': 'moet van die tipe {type} wees',
   'validation.min_length': 'moet minstens {limit} karakters lank wees',
   'validation.max_length': 'mag hoogstens {limit} karakters lank wees',

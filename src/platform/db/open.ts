@@ -11,7 +11,7 @@ export interface DbLogger {
 export async function openDatabase(
   config: Pick<Config, 'db' | 'dataDir'>,
   log: DbLogger,
-  options: { applicationName?: string } = {},
+  options: { applicationName?: string; /** tests: one schema per test file */ searchPath?: string } = {},
 ): Promise<Database> {
   const onPoolError = (err: Error) => log.warn({ err: { message: err.message } }, 'database connection lost');
   const common = {
@@ -22,7 +22,12 @@ export async function openDatabase(
   if (config.db.kind === 'postgres') {
     return createPoolDatabase({
       kind: 'postgres',
-      pool: { ...common, connectionString: config.db.url, max: config.db.poolSize },
+      pool: {
+        ...common,
+        connectionString: config.db.url,
+        max: config.db.poolSize,
+        ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
+      },
       namedStatements: true,
       onPoolError,
     });
@@ -30,7 +35,7 @@ export async function openDatabase(
   const engine = await startEmbeddedEngine(config.dataDir, (err) =>
     log.error({ err: { message: (err as Error)?.message } }, 'embedded database socket error'),
   );
-  return createPoolDatabase({
+  const db = createPoolDatabase({
     kind: 'embedded',
     pool: {
       ...common,
@@ -44,4 +49,8 @@ export async function openDatabase(
     onPoolError,
     onClose: () => engine.stop(),
   });
+  // PGlite ignores startup options; its one session is shared by every connection, so a SET
+  // once applies to all of them.
+  if (options.searchPath) await db.query({ text: `SET search_path TO ${options.searchPath}` });
+  return db;
 }
