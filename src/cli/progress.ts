@@ -8,22 +8,12 @@
  * caller may report after every row without flooding the terminal. When stderr is not a TTY (CI
  * logs, files) carriage returns would make a mess, so whole lines are printed instead, less often.
  */
-export interface ProgressBar {
-  /** report progress; `total` may change (e.g. once it is known) */
-  update(done: number, total?: number): void;
-  /** draws the final state and ends the line; idempotent */
-  finish(): void;
-}
-
 export interface ProgressStream {
   write(chunk: string): boolean;
   isTTY?: boolean;
 }
 
 export interface ProgressOptions {
-  total: number;
-  /** printed before the bar */
-  label?: string;
   stream?: ProgressStream;
   /** bar width in characters */
   width?: number;
@@ -31,7 +21,7 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** minimum time between lines when the stream is not a terminal */
   plainIntervalMs?: number;
-  /** clock, for tests */
+  /** clock in milliseconds, for tests */
   now?: () => number;
 }
 
@@ -42,43 +32,54 @@ export function formatProgress(done: number, total: number, elapsedMs: number, w
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent}% ${done}/${total} ${(elapsedMs / 1000).toFixed(1)}s`;
 }
 
-export function createProgressBar(options: ProgressOptions): ProgressBar {
-  const stream: ProgressStream = options.stream ?? process.stderr;
-  const tty = stream.isTTY === true;
-  const now = options.now ?? (() => performance.now());
-  const width = options.width ?? 30;
-  const interval = tty ? (options.intervalMs ?? 100) : (options.plainIntervalMs ?? 1_000);
-  const prefix = options.label ? `${options.label} ` : '';
-  const started = now();
-  let total = options.total;
-  let done = 0;
-  let lastDraw = -Infinity;
-  let lastDrawnDone = -1;
-  let finished = false;
+export class ProgressBar {
+  private readonly stream: ProgressStream;
+  private readonly tty: boolean;
+  private readonly now: () => number;
+  private readonly width: number;
+  private readonly interval: number;
+  private readonly prefix: string;
+  private readonly started: number;
+  private current = 0;
+  private lastDraw = -Infinity;
+  private lastDrawn = -1;
+  private finished = false;
 
-  const draw = (): void => {
-    const line = prefix + formatProgress(done, total, now() - started, width);
-    // \x1b[K clears what a longer previous line left behind
-    stream.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-    lastDrawnDone = done;
-  };
+  /** `label` is printed before the bar ('' for none) */
+  constructor(label: string, private total: number, options: ProgressOptions = {}) {
+    this.stream = options.stream ?? process.stderr;
+    this.tty = this.stream.isTTY === true;
+    this.now = options.now ?? (() => performance.now());
+    this.width = options.width ?? 30;
+    this.interval = this.tty ? (options.intervalMs ?? 100) : (options.plainIntervalMs ?? 1_000);
+    this.prefix = label ? `${label} ` : '';
+    this.started = this.now();
+  }
 
-  return {
-    update(value: number, newTotal?: number): void {
-      if (finished) return;
-      done = value;
-      if (newTotal !== undefined) total = newTotal;
-      const t = now();
-      if (t - lastDraw < interval) return;
-      lastDraw = t;
-      draw();
-    },
-    finish(): void {
-      if (finished) return;
-      finished = true;
-      // a plain stream already has the final line when the last update was drawn
-      if (tty || lastDrawnDone !== done) draw();
-      if (tty) stream.write('\n');
-    },
-  };
+  /** reports progress; cheap enough to call for every row. `total` may change. */
+  update(done: number, total?: number): void {
+    if (this.finished) return;
+    this.current = done;
+    if (total !== undefined) this.total = total;
+    const t = this.now();
+    if (t - this.lastDraw < this.interval) return;
+    this.lastDraw = t;
+    this.draw();
+  }
+
+  /** draws the final state and ends the line; further calls do nothing */
+  done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // a plain stream already holds the final line when the last update was drawn
+    if (this.tty || this.lastDrawn !== this.current) this.draw();
+    if (this.tty) this.stream.write('\n');
+  }
+
+  private draw(): void {
+    const line = this.prefix + formatProgress(this.current, this.total, this.now() - this.started, this.width);
+    // \x1b[K clears whatever a longer previous line left behind
+    this.stream.write(this.tty ? `\r${line}\x1b[K` : `${line}\n`);
+    this.lastDrawn = this.current;
+  }
 }

@@ -29,6 +29,7 @@ const MAX_SOCKET_PATH = 100;
 export async function startEmbeddedEngine(
   dataDir: string,
   onError: (err: unknown) => void,
+  options: { /** tests: keep the database in memory, only the socket in dataDir */ inMemory?: boolean } = {},
 ): Promise<EmbeddedEngine> {
   fs.mkdirSync(dataDir, { recursive: true });
   const socketPath = path.join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
@@ -49,7 +50,7 @@ export async function startEmbeddedEngine(
   try {
     fs.rmSync(socketPath, { force: true }); // stale, from a process that died
     const db = await PGlite.create({
-      dataDir: path.join(dataDir, 'pgdata'),
+      ...(options.inMemory ? {} : { dataDir: path.join(dataDir, 'pgdata') }),
       extensions: { postgis, pg_trgm },
     });
     const server = new PGliteWireServer({ db, path: socketPath, onError });

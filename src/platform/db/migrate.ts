@@ -51,6 +51,13 @@ export async function migrate(
         if (done.has(migration.version)) continue;
         await client.query({ text: 'BEGIN' });
         try {
+          // Checked again inside the transaction: on PGlite every connection shares one session,
+          // where the advisory lock is re-entrant, but a transaction there runs alone.
+          const again = await client.query({ text: 'SELECT 1 FROM schema_migrations WHERE version = $1', values: [migration.version] });
+          if (again.rows.length > 0) {
+            await client.query({ text: 'ROLLBACK' });
+            continue;
+          }
           await client.query({ text: migration.sql });
           await client.query({
             text: 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)',

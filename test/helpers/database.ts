@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createPoolDatabase, type Database } from '../../src/platform/db/database.js';
+import { startEmbeddedEngine, type EmbeddedEngine } from '../../src/platform/db/embedded.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { openDatabase } from '../../src/platform/db/open.js';
+
+/**
+ * A database for one test file, on the backend the project chose (TEST_DB): a schema of its own,
+ * migrated from scratch, dropped afterwards. On PGlite one engine serves every file of a worker
+ * (it costs seconds and ~1 GB to start); files in a worker run one after another, so a schema each
+ * keeps them apart.
+ */
+export type Backend = 'embedded' | 'postgres';
+
+export function backend(): Backend {
+  const value = process.env.TEST_DB;
+  if (value !== 'embedded' && value !== 'postgres') {
+    throw new Error('TEST_DB must be embedded or postgres (run database tests through `npm test`)');
+  }
+  return value;
+}
+
+const silent = { warn: () => undefined, error: (obj: object, msg: string) => console.error(msg, obj) };
+
+interface SharedEngine {
+  engine: Promise<EmbeddedEngine>;
+}
+const shared = globalThis as typeof globalThis & { __buurtwagEngine?: SharedEngine };
+
+function sharedEngine(): Promise<EmbeddedEngine> {
+  if (!shared.__buurtwagEngine) {
+    const dir = `/tmp/bwt-${process.pid}`;
+    fs.rmSync(dir, { recursive: true, force: true });
+    shared.__buurtwagEngine = { engine: startEmbeddedEngine(dir, (err) => console.error('engine', err), { inMemory: true }) };
+  }
+  return shared.__buurtwagEngine.engine;
+}
+
+export interface TestDatabase {
+  db: Database;
+  schema: string;
+  /** the connection settings an app or CLI under test should use */
+  config: { db: { kind: 'embedded'; poolSize: number } | { kind: 'postgres'; url: string; poolSize: number }; dataDir: string };
+  /** opens another pool on the same schema (a second node, a CLI command) */
+  connect(): Promise<Database>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const searchPath = `${schema},public`;
+  const kind = backend();
+  let connect: () => Promise<Database>;
+  let config: TestDatabase['config'];
+  if (kind === 'postgres') {
+    const url = inject('postgresUrl');
+    config = { db: { kind: 'postgres', url, poolSize: 5 }, dataDir: '/tmp/bwt-unused' };
+    connect = () => openDatabase(config, silent, { searchPath });
+  } else {
+    const engine = await sharedEngine();
+    config = { db: { kind: 'embedded', poolSize: 4 }, dataDir: engine.socketDir };
+    connect = async () => {
+      const db = createPoolDatabase({
+        kind: 'embedded',
+        pool: { host: engine.socketDir, port: engine.port, user: 'postgres', database: 'postgres', max: 4 },
+        namedStatements: false,
+        onPoolError: () => undefined,
+      });
+      await db.query({ text: `SET search_path TO ${searchPath}` });
+      return db;
+    };
+  }
+  const db = await connect();
+  await db.query({ text: `CREATE SCHEMA ${schema}` });
+  await migrate(db);
+  return { db, schema, config, connect };
+}
+
+export async function dropTestDatabase(t: TestDatabase): Promise<void> {
+  await t.db.query({ text: `DROP SCHEMA ${t.schema} CASCADE` });
+  await t.db.close();
+}
+
+/** beforeAll/afterAll wiring: `const t = useTestDatabase();` then `t.current.db` inside tests. */
+export function useTestDatabase(): { current: TestDatabase } {
+  const holder = {} as { current: TestDatabase };
+  beforeAll(async () => {
+    holder.current = await createTestDatabase();
+  });
+  afterAll(async () => {
+    if (holder.current) await dropTestDatabase(holder.current);
+  });
+  return holder;
+}
