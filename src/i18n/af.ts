@@ -4,6 +4,7 @@ import type { MessageKey } from './en.js';
 export const af: Record<MessageKey, string> = {
   'error.bad_request.title': 'Ongeldige versoek',
   'error.bad_request.detail': 'Die versoek het {count} ongeldige veld(e).',
+  'error.invalid_value.detail': "'n Waarde in die versoek is misvormd of buite bereik.",
   'error.malformed.detail': 'Die inhoud van die versoek kon nie gelees word nie: {reason}.',
   'error.unauthorized.title': 'Nie aangemeld nie',
   'error.unauthorized.detail': 'Meld aan om dit te doen.',

@@ -6,6 +6,7 @@ export const en = {
   'error.bad_request.title': 'Invalid request',
   'error.bad_request.detail': 'The request has {count} invalid field(s).',
   'error.malformed.detail': 'The request body could not be read: {reason}.',
+  'error.invalid_value.detail': 'A value in the request is malformed or out of range.',
   'error.unauthorized.title': 'Not signed in',
   'error.unauthorized.detail': 'Sign in to do this.',
   'error.forbidden.title': 'Not allowed',

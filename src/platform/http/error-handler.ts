@@ -74,6 +74,10 @@ function toAppError(error: FastifyError, request: FastifyRequest): AppError {
     return new AppError('bad_request', 'error.bad_request.detail', { count: fields.length }, fields);
   }
   if (isConnectionError(error)) return new AppError('unavailable', 'error.unavailable.detail');
+  // SQLSTATE class 22 (data exception): a value from the request that Postgres could not take
+  if (typeof error.code === 'string' && /^22[0-9A-Z]{3}$/.test(error.code)) {
+    return new AppError('bad_request', 'error.invalid_value.detail');
+  }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'error.unsupported_media_type.detail', { expected: 'application/json' });
