@@ -384,7 +384,7 @@ function cumulativeCase(column: string, weights: readonly number[]): string {
  * look random. 40 bits = 8 Crockford characters. Uniform points in a hot spot's disc come from
  * rejection sampling (first of four candidates inside the unit disc), which needs no sin/cos.
  */
-function incidentBatchSql(options: { communities: boolean; onlyMissing: boolean }): string {
+export function incidentBatchSql(options: { communities: boolean; onlyMissing: boolean }): string {
   const hashes = Array.from({ length: HASHES }, (_, i) => `hashint8extended(g.n, ${key(i + 1)}) AS h${i + 1}`);
   const candidates = [3, 4, 5, 6].map(
     (h, i) => `2 * ${unit(hi(`h${h}`))} - 1 AS a${i + 1}, 2 * ${unit(lo(`h${h}`))} - 1 AS b${i + 1}`,
