@@ -1,8 +1,9 @@
+import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, as, json, RESIDENT, useTestApp } from '../../../test/helpers/app.js';
 
 const h = useTestApp();
-const inject = (...args: Parameters<typeof h.current.app.inject>) => h.current.app.inject(...args);
+const inject = (options: InjectOptions) => h.current.app.inject(options);
 const admin = as(ADMIN, 'admin');
 
 /** A square of `half` degrees around (lon, lat), as a GeoJSON Polygon. */

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, as, json, RESIDENT, RESIDENT_2, useTestApp } from '../../../test/helpers/app.js';
 
@@ -6,7 +7,7 @@ import { ADMIN, as, json, RESIDENT, RESIDENT_2, useTestApp } from '../../../test
  * that returns each row exactly once while inserts go on.
  */
 const h = useTestApp();
-const inject = (...args: Parameters<typeof h.current.app.inject>) => h.current.app.inject(...args);
+const inject = (options: InjectOptions) => h.current.app.inject(options);
 
 const CENTRE = [28.0473, -26.2041] as const;
 // metres per degree at this latitude (roughly): enough to place points at known distances

@@ -1,8 +1,9 @@
+import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, as, json, RESIDENT, RESIDENT_2, useTestApp } from '../../../test/helpers/app.js';
 
 const h = useTestApp();
-const inject = (...args: Parameters<typeof h.current.app.inject>) => h.current.app.inject(...args);
+const inject = (options: InjectOptions) => h.current.app.inject(options);
 
 let categories: Record<string, string>;
 beforeAll(async () => {
