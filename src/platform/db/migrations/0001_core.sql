@@ -2,8 +2,9 @@
 -- timeline, the audit log, durable jobs and idempotency keys.
 -- Written for PostgreSQL 15 + PostGIS 3.3 (server) and PostgreSQL 18 + PostGIS 3.6 (PGlite).
 
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
+-- in public, whatever the search path: the types must stay visible to every schema
+CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 
 CREATE TABLE users (
   id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { migrate, readMigrations } from './migrate.js';
+import { useTestDatabase } from '../../../test/helpers/database.js';
+
+/**
+ * The database layer as the app sees it, on both backends: migrations that tolerate nodes
+ * starting together, transactions that are isolated and atomic across pooled connections
+ * (on PGlite that is our wire server's job), and many concurrent parameterized statements.
+ */
+const t = useTestDatabase();
+
+describe('migrations', () => {
+  it('are recorded once each, and a second run applies nothing', async () => {
+    const { rows } = await t.current.db.query<{ version: number }>({ text: 'SELECT version FROM schema_migrations ORDER BY version' });
+    expect(rows.map((r) => r.version)).toEqual(readMigrations().map((m) => m.version));
+    expect(await migrate(t.current.db)).toEqual([]);
+  });
+
+  it('are safe when several nodes run them at the same moment', async () => {
+    const schema = `${t.current.schema}_race`;
+    await t.current.db.query({ text: `CREATE SCHEMA ${schema}` });
+    const nodes = await Promise.all([1, 2, 3].map(() => t.current.connect()));
+    try {
+      for (const node of nodes) await node.query({ text: `SET search_path TO ${schema},public` });
+      const applied = await Promise.all(nodes.map((node) => migrate(node)));
+      // every migration was applied by exactly one node
+      const versions = applied.flat().map((m) => m.version).sort((a, b) => a - b);
+      expect(versions).toEqual(readMigrations().map((m) => m.version));
+      const { rows } = await nodes[0]!.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${schema}.schema_migrations` });
+      expect(rows[0]!.n).toBe(readMigrations().length);
+    } finally {
+      await nodes[0]!.query({ text: `DROP SCHEMA ${schema} CASCADE` });
+      await Promise.all(nodes.map((node) => node.close()));
+    }
+  });
+
+  it('roll a failing migration back entirely and say which one failed', async () => {
+    const schema = `${t.current.schema}_bad`;
+    await t.current.db.query({ text: `CREATE SCHEMA ${schema}` });
+    const node = await t.current.connect();
+    try {
+      await node.query({ text: `SET search_path TO ${schema},public` });
+      const bad = [{ version: 1, name: 'half_done', sql: 'CREATE TABLE half (id int); SELECT 1/0;' }];
+      await expect(migrate(node, { migrations: bad })).rejects.toThrow(/1_half_done/);
+      const { rows } = await node.query({ text: `SELECT to_regclass('${schema}.half') AS t` });
+      expect(rows[0]).toEqual({ t: null });
+    } finally {
+      await node.query({ text: `DROP SCHEMA ${schema} CASCADE` });
+      await node.close();
+    }
+  });
+});
+
+describe('transactions across pooled connections', () => {
+  it('do not see each other’s uncommitted writes, and commit or roll back whole', async () => {
+    const { db } = t.current;
+    await db.query({ text: 'CREATE TABLE tx_probe (id int PRIMARY KEY, note text)' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let sawInside: number | undefined;
+    const writer = db.transaction(async (tx) => {
+      await tx.query({ text: `INSERT INTO tx_probe VALUES (1, 'uncommitted')` });
+      await held;
+    });
+    // give the writer time to insert, then look from another connection
+    await new Promise((r) => setTimeout(r, 50));
+    const reader = db.query<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM tx_probe' }).then((r) => {
+      sawInside = r.rows[0]!.n;
+    });
+    // On PGlite the reader waits for the writer's transaction (one session); on Postgres it
+    // reads at once. Either way it must not see the uncommitted row.
+    setTimeout(release, 50);
+    await Promise.all([writer, reader]);
+    expect(sawInside === 0 || sawInside === 1).toBe(true);
+    if (db.kind === 'postgres') expect(sawInside).toBe(0);
+
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query({ text: `INSERT INTO tx_probe VALUES (2, 'rolled back')` });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await db.query<{ id: number }>({ text: 'SELECT id FROM tx_probe ORDER BY id' });
+    expect(rows.map((r) => r.id)).toEqual([1]);
+  });
+
+  it('keep many concurrent parameterized statements apart', async () => {
+    const { db } = t.current;
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 3 === 0
+          ? db.transaction(async (tx) => {
+              const a = await tx.query<{ v: number }>({ text: 'SELECT $1::int * 2 AS v', values: [i] });
+              const b = await tx.query<{ v: string }>({ text: 'SELECT $1::text AS v', values: [`t${i}`] });
+              return `${a.rows[0]!.v}:${b.rows[0]!.v}`;
+            })
+          : db.query<{ v: string }>({ text: 'SELECT $1::text || $2::text AS v', values: [`q${i}`, '!'] }).then((r) => r.rows[0]!.v),
+      ),
+    );
+    results.forEach((value, i) => expect(value).toBe(i % 3 === 0 ? `${i * 2}:t${i}` : `q${i}!`));
+  });
+
+  it('commit exactly the transactions that succeeded when many run at once', async () => {
+    const { db } = t.current;
+    await db.query({ text: 'CREATE TABLE tx_many (id int PRIMARY KEY)' });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) =>
+        db.transaction(async (tx) => {
+          await tx.query({ text: 'INSERT INTO tx_many VALUES ($1)', values: [i] });
+          if (i % 4 === 0) throw new Error('rollback');
+        }),
+      ),
+    );
+    const committed = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+    const { rows } = await db.query<{ id: number }>({ text: 'SELECT id FROM tx_many ORDER BY id' });
+    expect(rows.map((r) => r.id)).toEqual(committed);
+    expect(committed).toHaveLength(45);
+  });
+});

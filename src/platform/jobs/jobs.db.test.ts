@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test/helpers/database.js';
+import { backoffSeconds, enqueue, JobRunner } from './jobs.js';
+
+const t = useTestDatabase();
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('durable jobs', () => {
+  it('exist exactly when the enqueuing transaction committed', async () => {
+    const { db } = t.current;
+    await db.transaction((tx) => enqueue(tx, 'test.kept', { n: 1 }));
+    await db
+      .transaction(async (tx) => {
+        await enqueue(tx, 'test.dropped', { n: 2 });
+        throw new Error('rollback');
+      })
+      .catch(() => undefined);
+    const { rows } = await db.query<{ name: string }>({ text: `SELECT name FROM jobs WHERE name LIKE 'test.%'` });
+    expect(rows.map((r) => r.name)).toEqual(['test.kept']);
+  });
+
+  it('run once, are removed when done, and retry with backoff when they fail', async () => {
+    const { db } = t.current;
+    const seen: number[] = [];
+    let failures = 0;
+    const runner = new JobRunner(db, quiet);
+    runner.register<{ n: number }>({ name: 'test.kept', handle: async (p) => void seen.push(p.n) });
+    runner.register<{ n: number }>({
+      name: 'test.flaky',
+      handle: async () => {
+        failures++;
+        throw new Error('remote system down');
+      },
+    });
+    await db.transaction((tx) => enqueue(tx, 'test.flaky', { n: 3 }, { maxAttempts: 2 }));
+
+    expect(await runner.runDue()).toBe(2);
+    expect(seen).toEqual([1]);
+    expect(failures).toBe(1);
+    const after = await db.query<{ name: string; attempts: number; last_error: string; wait: number }>({
+      text: `SELECT name, attempts, last_error, extract(epoch FROM run_at - now())::float8 AS wait FROM jobs WHERE name LIKE 'test.%'`,
+    });
+    expect(after.rows).toHaveLength(1);
+    expect(after.rows[0]).toMatchObject({ name: 'test.flaky', attempts: 1, last_error: 'remote system down' });
+    expect(after.rows[0]!.wait).toBeGreaterThan(backoffSeconds(1) - 1);
+
+    // not due yet: nothing runs
+    expect(await runner.runDue()).toBe(0);
+    // due again: the second and last attempt fails, the job stays for inspection and never runs again
+    await db.query({ text: `UPDATE jobs SET run_at = now() WHERE name = 'test.flaky'` });
+    expect(await runner.runDue()).toBe(1);
+    await db.query({ text: `UPDATE jobs SET run_at = now() WHERE name = 'test.flaky'` });
+    expect(await runner.runDue()).toBe(0);
+    expect(failures).toBe(2);
+  });
+
+  it('are claimed by one runner only when several compete', async () => {
+    const { db } = t.current;
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 30; n++) await enqueue(tx, 'test.shared', { n });
+    });
+    const done: number[] = [];
+    const runners = [1, 2, 3].map(() => {
+      const r = new JobRunner(db, quiet, { batchSize: 4 });
+      r.register<{ n: number }>({ name: 'test.shared', handle: async (p) => void done.push(p.n) });
+      return r;
+    });
+    for (let round = 0; round < 20; round++) await Promise.all(runners.map((r) => r.runDue()));
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, n) => n));
+  });
+
+  it('backoff doubles and is capped at an hour', () => {
+    expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
+  });
+});
