@@ -488,6 +488,9 @@ WITH ins AS (
     ) d0
   ) d
   ${onlyMissing}
+  -- chronological within the batch, as real reports arrive: the created_at b-trees then take
+  -- their entries in order (measured ~10 % faster than row order)
+  ORDER BY d.created_at, d.id
   ON CONFLICT DO NOTHING
   RETURNING id, reporter_id, created_at
 )

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('config', () => {
+  it('defaults to the embedded mode with nothing set', () => {
+    const config = loadConfig({});
+    expect(config.db).toEqual({ kind: 'embedded', poolSize: 4 });
+    expect(config.redis).toBeNull();
+    expect(config.s3).toBeNull();
+    expect(config.http.port).toBe(3000);
+    expect(config.jobsInProcess).toBe(true);
+    expect(config.devActor).toBe(true);
+    expect(config.rateLimits).toBe(true);
+    expect(Object.isFrozen(config) && Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('switches to production backends with their variables', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      DEV_ACTOR: 'off',
+      DATABASE_URL: 'postgres://app@db:5432/buurtwag',
+      REDIS_URL: 'redis://redis:6379',
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_BUCKET: 'media',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'b',
+      RATE_LIMITS: 'off',
+    });
+    expect(config.db).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/buurtwag', poolSize: 10 });
+    expect(config.redis).toEqual({ url: 'redis://redis:6379' });
+    expect(config.s3).toMatchObject({ bucket: 'media', region: 'us-east-1' });
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.rateLimits).toBe(false);
+    expect(config.jobsInProcess).toBe(false);
+  });
+
+  it('reports every bad variable at once', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', S3_BUCKET: 'only-this', RATE_LIMITS: 'maybe', NODE_ENV: 'staging' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toHaveLength(6);
+    expect(error!.message).toContain('PORT');
+    expect(error!.message).toContain('DATABASE_URL');
+    expect(error!.message).toContain('S3_ACCESS_KEY');
+  });
+
+  it('refuses the development acting user and a missing JWT secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEV_ACTOR: 'on' })).toThrow(/DEV_ACTOR/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).devActor).toBe(false);
+  });
+});
