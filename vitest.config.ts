@@ -21,11 +21,19 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'], exclude: ['**/*.db.test.ts', '**/node_modules/**'] },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+          exclude: ['**/*.db.test.ts', '**/node_modules/**'],
+        },
       },
       {
         extends: true,
-        test: { name: 'embedded', include: ['src/**/*.db.test.ts', 'test/**/*.db.test.ts'], env: { TEST_DB: 'embedded' } },
+        test: {
+          name: 'embedded',
+          include: ['src/**/*.db.test.ts', 'test/**/*.db.test.ts'],
+          env: { TEST_DB: 'embedded' },
+        },
       },
       {
         extends: true,

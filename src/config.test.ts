@@ -38,7 +38,14 @@ describe('config', () => {
   it('reports every bad variable at once', () => {
     let error: ConfigError | undefined;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', S3_BUCKET: 'only-this', RATE_LIMITS: 'maybe', NODE_ENV: 'staging' });
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        S3_BUCKET: 'only-this',
+        RATE_LIMITS: 'maybe',
+        NODE_ENV: 'staging',
+      });
     } catch (err) {
       error = err as ConfigError;
     }
@@ -51,7 +58,9 @@ describe('config', () => {
 
   it('refuses the development acting user and a missing JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEV_ACTOR: 'on' })).toThrow(/DEV_ACTOR/);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEV_ACTOR: 'on' })).toThrow(
+      /DEV_ACTOR/,
+    );
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).devActor).toBe(false);
   });
 });

@@ -127,7 +127,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret !== null && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
 
   const devActor = bool('DEV_ACTOR', !production);
-  if (production && devActor) problems.push('DEV_ACTOR (the development acting user) cannot run with NODE_ENV=production');
+  if (production && devActor)
+    problems.push('DEV_ACTOR (the development acting user) cannot run with NODE_ENV=production');
 
   const config: Config = {
     env: appEnv,

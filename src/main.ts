@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(config, log, { applicationName: 'buurtwag-migrate' });
       try {
         const applied = await migrate(db, { onApply: (m) => process.stdout.write(`applied ${m.version}_${m.name}\n`) });
-        process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `${applied.length} migration(s) applied\n`);
+        process.stdout.write(
+          applied.length === 0 ? 'database is up to date\n' : `${applied.length} migration(s) applied\n`,
+        );
       } finally {
         await db.close();
       }
@@ -62,7 +64,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function seedCommand(config: Config, log: pino.Logger, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { incidents: { type: 'string' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    args,
+    options: { incidents: { type: 'string' }, seed: { type: 'string', default: '1' } },
+  });
   const incidents = Number(values.incidents);
   const seed = Number(values.seed);
   if (!Number.isInteger(incidents) || incidents < 1 || incidents > 10_000_000) {

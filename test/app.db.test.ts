@@ -16,14 +16,44 @@ describe('operations and documentation', () => {
     expect(res.statusCode).toBe(200);
     const doc = json(res);
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/api/v1/incidents', '/api/v1/incidents/{idOrReference}', '/api/v1/incidents/{idOrReference}/timeline', '/api/v1/categories', '/api/v1/communities', '/api/v1/communities/{id}', '/healthz', '/readyz']) {
+    for (const path of [
+      '/api/v1/incidents',
+      '/api/v1/incidents/{idOrReference}',
+      '/api/v1/incidents/{idOrReference}/timeline',
+      '/api/v1/categories',
+      '/api/v1/communities',
+      '/api/v1/communities/{id}',
+      '/healthz',
+      '/readyz',
+    ]) {
       expect(Object.keys(doc.paths), path).toContain(path);
     }
     const create = doc.paths['/api/v1/incidents'].post;
-    expect(create.requestBody.content['application/json'].schema.properties.title).toMatchObject({ minLength: 3, maxLength: 255 });
+    expect(create.requestBody.content['application/json'].schema.properties.title).toMatchObject({
+      minLength: 3,
+      maxLength: 255,
+    });
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '409']));
     const list = doc.paths['/api/v1/incidents'].get.parameters.map((p: { name: string }) => p.name);
-    expect(list).toEqual(expect.arrayContaining(['near', 'radius', 'bbox', 'status', 'category', 'priority', 'q', 'communityId', 'since', 'until', 'reporter', 'assignee', 'sort', 'limit', 'cursor']));
+    expect(list).toEqual(
+      expect.arrayContaining([
+        'near',
+        'radius',
+        'bbox',
+        'status',
+        'category',
+        'priority',
+        'q',
+        'communityId',
+        'since',
+        'until',
+        'reporter',
+        'assignee',
+        'sort',
+        'limit',
+        'cursor',
+      ]),
+    );
     const ui = await h.current.app.inject({ url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');
@@ -39,7 +69,10 @@ describe('operations and documentation', () => {
   it('keeps a sane request id from the proxy and makes one otherwise', async () => {
     const kept = await h.current.app.inject({ url: '/healthz', headers: { 'x-request-id': 'nginx-abc-123' } });
     expect(kept.headers['x-request-id']).toBe('nginx-abc-123');
-    const replaced = await h.current.app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id with spaces <script>' } });
+    const replaced = await h.current.app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'bad id with spaces <script>' },
+    });
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 

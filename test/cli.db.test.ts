@@ -40,37 +40,48 @@ describe('command line', () => {
     expect(second.stdout).toContain('database is up to date');
   });
 
-  it('serves, lets commands reach the same database while it runs, and stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {
-    const server = await startServe(env);
-    try {
-      const base = `http://127.0.0.1:${server.port}`;
-      const ready = await fetch(`${base}/readyz`);
-      expect(ready.status).toBe(200);
-      const categories = (await (await fetch(`${base}/api/v1/categories?lang=af`)).json()) as { items: Array<{ id: string; name: string }> };
-      expect(categories.items.map((c) => c.name)).toContain('Waterlekkasie');
+  it(
+    'serves, lets commands reach the same database while it runs, and stops cleanly on SIGTERM',
+    { timeout: 120_000 },
+    async () => {
+      const server = await startServe(env);
+      try {
+        const base = `http://127.0.0.1:${server.port}`;
+        const ready = await fetch(`${base}/readyz`);
+        expect(ready.status).toBe(200);
+        const categories = (await (await fetch(`${base}/api/v1/categories?lang=af`)).json()) as {
+          items: Array<{ id: string; name: string }>;
+        };
+        expect(categories.items.map((c) => c.name)).toContain('Waterlekkasie');
 
-      // a command while serve runs: in embedded mode it must go through serve's socket
-      const migrate = await runCli(['migrate'], env);
-      expect(migrate.code, migrate.stderr).toBe(0);
-      expect(migrate.stdout).toContain('database is up to date');
+        // a command while serve runs: in embedded mode it must go through serve's socket
+        const migrate = await runCli(['migrate'], env);
+        expect(migrate.code, migrate.stderr).toBe(0);
+        expect(migrate.stdout).toContain('database is up to date');
 
-      const created = await fetch(`${base}/api/v1/incidents`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-dev-user': '00000000-0000-4000-8000-0000000000c1' },
-        body: JSON.stringify({ title: 'Made through the CLI test', description: '', categoryId: categories.items[0]!.id, location: { type: 'Point', coordinates: [28, -26] } }),
-      });
-      expect(created.status).toBe(201);
-    } finally {
-      expect(await stop(server.child)).toBe(0);
-    }
-    if (backend() === 'embedded') {
-      expect(fs.existsSync(`${dataDir}/.s.PGSQL.5432`)).toBe(false);
-      expect(fs.existsSync(`${dataDir}/embedded.lock`)).toBe(false);
-    }
-    // and again without serve: the command opens the database itself, and the data is there
-    const again = await runCli(['migrate'], env);
-    expect(again.code, again.stderr).toBe(0);
-  });
+        const created = await fetch(`${base}/api/v1/incidents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-dev-user': '00000000-0000-4000-8000-0000000000c1' },
+          body: JSON.stringify({
+            title: 'Made through the CLI test',
+            description: '',
+            categoryId: categories.items[0]!.id,
+            location: { type: 'Point', coordinates: [28, -26] },
+          }),
+        });
+        expect(created.status).toBe(201);
+      } finally {
+        expect(await stop(server.child)).toBe(0);
+      }
+      if (backend() === 'embedded') {
+        expect(fs.existsSync(`${dataDir}/.s.PGSQL.5432`)).toBe(false);
+        expect(fs.existsSync(`${dataDir}/embedded.lock`)).toBe(false);
+      }
+      // and again without serve: the command opens the database itself, and the data is there
+      const again = await runCli(['migrate'], env);
+      expect(again.code, again.stderr).toBe(0);
+    },
+  );
 
   it('explains bad configuration, all of it, and exits non-zero', async () => {
     const res = await runCli(['migrate'], { ...env, PORT: 'x', LOG_LEVEL: 'chatty', DATABASE_URL: 'mysql://nope' });

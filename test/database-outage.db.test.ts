@@ -25,7 +25,12 @@ beforeAll(async () => {
     url.port = String(proxy.listenPort);
     db = createPoolDatabase({
       kind: 'postgres',
-      pool: { connectionString: url.toString(), max: 3, connectionTimeoutMillis: 2000, options: `-c search_path=${t.schema},public` },
+      pool: {
+        connectionString: url.toString(),
+        max: 3,
+        connectionTimeoutMillis: 2000,
+        options: `-c search_path=${t.schema},public`,
+      },
       namedStatements: true,
       onPoolError: (err) => lost.push(err),
     });

@@ -25,7 +25,9 @@ describe('i18n', () => {
   });
 
   it('fills placeholders and picks stored translations', () => {
-    expect(t('af', 'error.bad_transition.detail', { from: 'closed', to: 'reported' })).toBe("'n Voorval kan nie van closed na reported skuif nie.");
+    expect(t('af', 'error.bad_transition.detail', { from: 'closed', to: 'reported' })).toBe(
+      "'n Voorval kan nie van closed na reported skuif nie.",
+    );
     expect(pick({ en: 'Pothole', af: 'Slaggat' }, 'af')).toBe('Slaggat');
     expect(pick({ en: 'Pothole' }, 'af')).toBe('Pothole');
   });

@@ -32,9 +32,15 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 }
 
 /** Starts `serve` and resolves with its port once it listens (read from its log). */
-export function startServe(env: Record<string, string>, timeoutMs = 120_000): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+export function startServe(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, 'serve'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', PORT: '0' } });
+    const child = spawn(TSX, [MAIN, 'serve'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', PORT: '0' },
+    });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

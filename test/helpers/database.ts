@@ -33,7 +33,9 @@ function sharedEngine(): Promise<EmbeddedEngine> {
   if (!shared.__buurtwagEngine) {
     const dir = `/tmp/bwt-${process.pid}`;
     fs.rmSync(dir, { recursive: true, force: true });
-    shared.__buurtwagEngine = { engine: startEmbeddedEngine(dir, (err) => console.error('engine', err), { inMemory: true }) };
+    shared.__buurtwagEngine = {
+      engine: startEmbeddedEngine(dir, (err) => console.error('engine', err), { inMemory: true }),
+    };
   }
   return shared.__buurtwagEngine.engine;
 }
@@ -42,7 +44,10 @@ export interface TestDatabase {
   db: Database;
   schema: string;
   /** the connection settings an app or CLI under test should use */
-  config: { db: { kind: 'embedded'; poolSize: number } | { kind: 'postgres'; url: string; poolSize: number }; dataDir: string };
+  config: {
+    db: { kind: 'embedded'; poolSize: number } | { kind: 'postgres'; url: string; poolSize: number };
+    dataDir: string;
+  };
   /** opens another pool on the same schema (a second node, a CLI command) */
   connect(): Promise<Database>;
 }

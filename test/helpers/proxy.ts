@@ -21,7 +21,8 @@ export class FlakyProxy {
   async up(): Promise<void> {
     if (this.server) return;
     const server = net.createServer((client) => {
-      const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
+      const upstream =
+        'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));

@@ -20,7 +20,9 @@ export default class BackendsReporter implements Reporter {
       }
       counts.set(name, entry);
     }
-    const lines = [...counts].map(([name, c]) => `  ${name.padEnd(9)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+    const lines = [...counts].map(
+      ([name, c]) => `  ${name.padEnd(9)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`,
+    );
     process.stdout.write(`\nBackends:\n${lines.join('\n')}\n`);
     // Only a full run is judged; a filtered run (a file, -t) may leave a backend out.
     if (process.env.BACKENDS_CHECK === 'off') return;

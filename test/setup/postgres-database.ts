@@ -29,7 +29,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await client.query('CREATE EXTENSION IF NOT EXISTS postgis');
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
   } catch (err) {
-    throw new Error(`PostGIS is missing on the test server (apt-get install -y postgresql-15-postgis-3): ${(err as Error).message}`);
+    throw new Error(
+      `PostGIS is missing on the test server (apt-get install -y postgresql-15-postgis-3): ${(err as Error).message}`,
+    );
   } finally {
     await client.end();
   }

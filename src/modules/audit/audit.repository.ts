@@ -15,6 +15,13 @@ export async function recordAudit(tx: Queryable, entry: AuditEntry): Promise<voi
     name: 'audit.insert',
     text: `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, data, request_id)
            VALUES ($1, $2, $3, $4, $5, $6)`,
-    values: [entry.actorId, entry.action, entry.entityType, entry.entityId, JSON.stringify(entry.data ?? {}), entry.requestId ?? null],
+    values: [
+      entry.actorId,
+      entry.action,
+      entry.entityType,
+      entry.entityId,
+      JSON.stringify(entry.data ?? {}),
+      entry.requestId ?? null,
+    ],
   });
 }

@@ -49,7 +49,16 @@ export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<C
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (slug) DO NOTHING
            RETURNING ${COLUMNS}`,
-    values: [c.slug, JSON.stringify(c.name), JSON.stringify(c.description), c.icon, c.color, c.active, c.sensitive, c.sortOrder],
+    values: [
+      c.slug,
+      JSON.stringify(c.name),
+      JSON.stringify(c.description),
+      c.icon,
+      c.color,
+      c.active,
+      c.sensitive,
+      c.sortOrder,
+    ],
   });
   return rows[0] ?? null;
 }
@@ -60,7 +69,17 @@ export async function updateCategory(db: Queryable, id: string, c: CategoryWrite
                   active = $7, sensitive = $8, sort_order = $9, updated_at = now()
            WHERE id = $1
            RETURNING ${COLUMNS}`,
-    values: [id, c.slug, JSON.stringify(c.name), JSON.stringify(c.description), c.icon, c.color, c.active, c.sensitive, c.sortOrder],
+    values: [
+      id,
+      c.slug,
+      JSON.stringify(c.name),
+      JSON.stringify(c.description),
+      c.icon,
+      c.color,
+      c.active,
+      c.sensitive,
+      c.sortOrder,
+    ],
   });
   return rows[0] ?? null;
 }

@@ -19,7 +19,10 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
         tags,
         summary: 'Categories in the caller’s language',
         querystring: Type.Object(
-          { lang: Type.Optional(Type.String()), includeInactive: Type.Optional(Type.Boolean({ description: 'admins only' })) },
+          {
+            lang: Type.Optional(Type.String()),
+            includeInactive: Type.Optional(Type.Boolean({ description: 'admins only' })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: CategoryList },
@@ -57,7 +60,10 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
     },
     async (request, reply) => {
       const row = await service.createCategory(db, request.actor, request.body);
-      return reply.status(201).header('location', `/api/v1/categories/${row.id}`).send(presentCategoryForAdmin(row, request.lang));
+      return reply
+        .status(201)
+        .header('location', `/api/v1/categories/${row.id}`)
+        .send(presentCategoryForAdmin(row, request.lang));
     },
   );
 
@@ -69,9 +75,20 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
         summary: 'Edit or deactivate a category (admin)',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: CategoryPatch,
-        response: { 200: CategoryWithTranslations, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+        response: {
+          200: CategoryWithTranslations,
+          400: Problem,
+          401: Problem,
+          403: Problem,
+          404: Problem,
+          409: Problem,
+        },
       },
     },
-    async (request) => presentCategoryForAdmin(await service.updateCategory(db, request.actor, request.params.id, request.body), request.lang),
+    async (request) =>
+      presentCategoryForAdmin(
+        await service.updateCategory(db, request.actor, request.params.id, request.body),
+        request.lang,
+      ),
   );
 }

@@ -1,7 +1,10 @@
 import { Type, type Static } from 'typebox';
 
 export const Translations = Type.Object(
-  { en: Type.String({ minLength: 1, maxLength: 500 }), af: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  {
+    en: Type.String({ minLength: 1, maxLength: 500 }),
+    af: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  },
   { additionalProperties: false },
 );
 export type Translations = { en: string; af?: string };
@@ -25,7 +28,10 @@ export type Category = Static<typeof Category>;
 /** what admins see and edit: every translation */
 export const CategoryWithTranslations = Type.Object({
   ...Category.properties,
-  translations: Type.Object({ name: Translations, description: Type.Object({ en: Type.Optional(Type.String()), af: Type.Optional(Type.String()) }) }),
+  translations: Type.Object({
+    name: Translations,
+    description: Type.Object({ en: Type.Optional(Type.String()), af: Type.Optional(Type.String()) }),
+  }),
   sortOrder: Type.Integer(),
 });
 

@@ -6,7 +6,11 @@ import { canManageCategories } from './categories.policy.js';
 import * as repo from './categories.repository.js';
 import type { CategoryCreate, CategoryPatch } from './categories.schemas.js';
 
-export async function listCategories(db: Database, actor: Actor, includeInactive: boolean): Promise<repo.CategoryRow[]> {
+export async function listCategories(
+  db: Database,
+  actor: Actor,
+  includeInactive: boolean,
+): Promise<repo.CategoryRow[]> {
   return repo.listCategories(db, includeInactive && canManageCategories(actor));
 }
 
@@ -30,12 +34,23 @@ export async function createCategory(db: Database, actor: Actor, input: Category
       sortOrder: input.sortOrder ?? 100,
     });
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
-    await recordAudit(tx, { actorId: actor.userId, action: 'category.create', entityType: 'category', entityId: row.id, data: input });
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'category.create',
+      entityType: 'category',
+      entityId: row.id,
+      data: input,
+    });
     return row;
   });
 }
 
-export async function updateCategory(db: Database, actor: Actor, id: string, patch: CategoryPatch): Promise<repo.CategoryRow> {
+export async function updateCategory(
+  db: Database,
+  actor: Actor,
+  id: string,
+  patch: CategoryPatch,
+): Promise<repo.CategoryRow> {
   if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
     const current = await repo.findCategory(tx, id);
@@ -54,7 +69,13 @@ export async function updateCategory(db: Database, actor: Actor, id: string, pat
       sortOrder: patch.sortOrder ?? current.sort_order,
     });
     if (!row) throw notFound('error.category_not_found.detail', { id });
-    await recordAudit(tx, { actorId: actor.userId, action: 'category.update', entityType: 'category', entityId: row.id, data: patch });
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'category.update',
+      entityType: 'category',
+      entityId: row.id,
+      data: patch,
+    });
     return row;
   });
 }

@@ -13,7 +13,10 @@ export interface CommunityRow {
 const COLUMNS = `id, slug, name, parent_id, ST_AsGeoJSON(boundary, 7) AS boundary, created_at, updated_at`;
 
 export async function listCommunities(db: Queryable): Promise<CommunityRow[]> {
-  const { rows } = await db.query<CommunityRow>({ name: 'communities.list', text: `SELECT ${COLUMNS} FROM communities ORDER BY name, id` });
+  const { rows } = await db.query<CommunityRow>({
+    name: 'communities.list',
+    text: `SELECT ${COLUMNS} FROM communities ORDER BY name, id`,
+  });
   return rows;
 }
 
@@ -79,7 +82,10 @@ export async function hasChildren(db: Queryable, id: string): Promise<boolean> {
 }
 
 export async function slugTaken(db: Queryable, slug: string, exceptId: string | null): Promise<boolean> {
-  const { rows } = await db.query({ text: 'SELECT 1 FROM communities WHERE slug = $1 AND id IS DISTINCT FROM $2', values: [slug, exceptId] });
+  const { rows } = await db.query({
+    text: 'SELECT 1 FROM communities WHERE slug = $1 AND id IS DISTINCT FROM $2',
+    values: [slug, exceptId],
+  });
   return rows.length > 0;
 }
 

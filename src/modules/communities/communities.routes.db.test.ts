@@ -33,7 +33,12 @@ async function report(lon: number, lat: number) {
     method: 'POST',
     url: '/api/v1/incidents',
     headers: as(RESIDENT),
-    payload: { title: 'Streetlight out', description: '', categoryId: potholeId, location: { type: 'Point', coordinates: [lon, lat] } },
+    payload: {
+      title: 'Streetlight out',
+      description: '',
+      categoryId: potholeId,
+      location: { type: 'Point', coordinates: [lon, lat] },
+    },
   });
   expect(res.statusCode, res.body).toBe(201);
   return json(res);
@@ -47,8 +52,17 @@ async function createCommunity(payload: Record<string, unknown>) {
 
 describe('communities', () => {
   it('gives an incident the smallest community whose boundary holds its point', async () => {
-    const city = await createCommunity({ slug: 'johannesburg', name: 'Johannesburg', boundary: square(28.05, -26.2, 0.3) });
-    const suburb = await createCommunity({ slug: 'melville', name: 'Melville', parentId: city.id, boundary: square(28.0, -26.17, 0.02) });
+    const city = await createCommunity({
+      slug: 'johannesburg',
+      name: 'Johannesburg',
+      boundary: square(28.05, -26.2, 0.3),
+    });
+    const suburb = await createCommunity({
+      slug: 'melville',
+      name: 'Melville',
+      parentId: city.id,
+      boundary: square(28.0, -26.17, 0.02),
+    });
     expect(suburb.parentId).toBe(city.id);
     expect(suburb.boundary.type).toBe('MultiPolygon');
 
@@ -62,11 +76,20 @@ describe('communities', () => {
     const incident = await report(28.31, -26.11);
     expect(incident.communityId).toBe(outer.id);
 
-    const inner = await createCommunity({ slug: 'benoni-ward', name: 'Benoni ward', parentId: outer.id, boundary: square(28.31, -26.11, 0.01) });
+    const inner = await createCommunity({
+      slug: 'benoni-ward',
+      name: 'Benoni ward',
+      parentId: outer.id,
+      boundary: square(28.31, -26.11, 0.01),
+    });
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).communityId).toBe(inner.id);
 
-    expect((await inject({ method: 'DELETE', url: `/api/v1/communities/${outer.id}`, headers: admin })).statusCode).toBe(409);
-    expect((await inject({ method: 'DELETE', url: `/api/v1/communities/${inner.id}`, headers: admin })).statusCode).toBe(204);
+    expect(
+      (await inject({ method: 'DELETE', url: `/api/v1/communities/${outer.id}`, headers: admin })).statusCode,
+    ).toBe(409);
+    expect(
+      (await inject({ method: 'DELETE', url: `/api/v1/communities/${inner.id}`, headers: admin })).statusCode,
+    ).toBe(204);
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).communityId).toBe(outer.id);
   });
 
@@ -84,38 +107,113 @@ describe('communities', () => {
     const c = await createCommunity({ slug: 'soweto', name: 'Soweto', boundary: square(27.9, -26.26, 0.01) });
     const incident = await report(27.93, -26.26); // just outside
     expect(incident.communityId).not.toBe(c.id);
-    const res = await inject({ method: 'PATCH', url: `/api/v1/communities/${c.id}`, headers: admin, payload: { boundary: square(27.9, -26.26, 0.05), name: 'Soweto North' } });
+    const res = await inject({
+      method: 'PATCH',
+      url: `/api/v1/communities/${c.id}`,
+      headers: admin,
+      payload: { boundary: square(27.9, -26.26, 0.05), name: 'Soweto North' },
+    });
     expect(res.statusCode).toBe(200);
     expect(json(res).name).toBe('Soweto North');
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).communityId).toBe(c.id);
   });
 
   it('refuses invalid boundaries, cycles and duplicate slugs', async () => {
-    const bowtie = { type: 'Polygon', coordinates: [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]] };
-    const res = await inject({ method: 'POST', url: '/api/v1/communities', headers: admin, payload: { slug: 'bowtie', name: 'Bow tie', boundary: bowtie } });
+    const bowtie = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 1],
+          [1, 0],
+          [0, 1],
+          [0, 0],
+        ],
+      ],
+    };
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/communities',
+      headers: admin,
+      payload: { slug: 'bowtie', name: 'Bow tie', boundary: bowtie },
+    });
     expect(res.statusCode).toBe(400);
     expect(json(res).errors[0].path).toBe('/body/boundary');
-    const open = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1]]] };
-    expect((await inject({ method: 'POST', url: '/api/v1/communities', headers: admin, payload: { slug: 'open', name: 'Open', boundary: open } })).statusCode).toBe(400);
+    const open = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 0],
+          [1, 1],
+          [0, 1],
+        ],
+      ],
+    };
+    expect(
+      (
+        await inject({
+          method: 'POST',
+          url: '/api/v1/communities',
+          headers: admin,
+          payload: { slug: 'open', name: 'Open', boundary: open },
+        })
+      ).statusCode,
+    ).toBe(400);
     const point = { type: 'Point', coordinates: [0, 0] };
-    expect((await inject({ method: 'POST', url: '/api/v1/communities', headers: admin, payload: { slug: 'pt', name: 'Pt', boundary: point } })).statusCode).toBe(400);
+    expect(
+      (
+        await inject({
+          method: 'POST',
+          url: '/api/v1/communities',
+          headers: admin,
+          payload: { slug: 'pt', name: 'Pt', boundary: point },
+        })
+      ).statusCode,
+    ).toBe(400);
 
     const parent = await createCommunity({ slug: 'parent-a', name: 'A', boundary: square(10, 10, 1) });
-    const child = await createCommunity({ slug: 'child-b', name: 'B', parentId: parent.id, boundary: square(10, 10, 0.5) });
-    const cycle = await inject({ method: 'PATCH', url: `/api/v1/communities/${parent.id}`, headers: admin, payload: { parentId: child.id } });
+    const child = await createCommunity({
+      slug: 'child-b',
+      name: 'B',
+      parentId: parent.id,
+      boundary: square(10, 10, 0.5),
+    });
+    const cycle = await inject({
+      method: 'PATCH',
+      url: `/api/v1/communities/${parent.id}`,
+      headers: admin,
+      payload: { parentId: child.id },
+    });
     expect(cycle.statusCode).toBe(400);
     expect(json(cycle).errors[0].path).toBe('/body/parentId');
-    const dup = await inject({ method: 'POST', url: '/api/v1/communities', headers: admin, payload: { slug: 'parent-a', name: 'A2', boundary: square(11, 11, 1) } });
+    const dup = await inject({
+      method: 'POST',
+      url: '/api/v1/communities',
+      headers: admin,
+      payload: { slug: 'parent-a', name: 'A2', boundary: square(11, 11, 1) },
+    });
     expect(dup.statusCode).toBe(409);
   });
 
   it('are managed by admins only', async () => {
     const payload = { slug: 'not-allowed', name: 'No', boundary: square(0, 0, 1) };
     expect((await inject({ method: 'POST', url: '/api/v1/communities', payload })).statusCode).toBe(401);
-    expect((await inject({ method: 'POST', url: '/api/v1/communities', headers: as(RESIDENT), payload })).statusCode).toBe(403);
+    expect(
+      (await inject({ method: 'POST', url: '/api/v1/communities', headers: as(RESIDENT), payload })).statusCode,
+    ).toBe(403);
     const melville = json(await inject({ url: '/api/v1/communities/melville' }));
     const moderator = as(RESIDENT, `moderator:${melville.id}`);
-    expect((await inject({ method: 'PATCH', url: `/api/v1/communities/${melville.id}`, headers: moderator, payload: { name: 'x' } })).statusCode).toBe(403);
+    expect(
+      (
+        await inject({
+          method: 'PATCH',
+          url: `/api/v1/communities/${melville.id}`,
+          headers: moderator,
+          payload: { name: 'x' },
+        })
+      ).statusCode,
+    ).toBe(403);
   });
 
   it('give their staff triage powers there and nowhere else', async () => {
@@ -124,7 +222,13 @@ describe('communities', () => {
     const inMelville = await report(28.0, -26.17);
     const inSoweto = await report(27.9, -26.26);
     const moderator = as(RESIDENT, `moderator:${melville.id}`);
-    const patch = (id: string) => inject({ method: 'PATCH', url: `/api/v1/incidents/${id}`, headers: moderator, payload: { status: 'acknowledged' } });
+    const patch = (id: string) =>
+      inject({
+        method: 'PATCH',
+        url: `/api/v1/incidents/${id}`,
+        headers: moderator,
+        payload: { status: 'acknowledged' },
+      });
     expect((await patch(inMelville.id)).statusCode).toBe(200);
     expect((await patch(inSoweto.id)).statusCode).toBe(403);
     expect(soweto.id).not.toBe(melville.id);

@@ -13,13 +13,24 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
   const tags = ['communities'];
   const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-  app.get('/communities', { schema: { tags, summary: 'Every community with its boundary', response: { 200: CommunityList } } }, async () => ({
-    items: (await service.listCommunities(db)).map(presentCommunity),
-  }));
+  app.get(
+    '/communities',
+    { schema: { tags, summary: 'Every community with its boundary', response: { 200: CommunityList } } },
+    async () => ({
+      items: (await service.listCommunities(db)).map(presentCommunity),
+    }),
+  );
 
   app.get(
     '/communities/:id',
-    { schema: { tags, summary: 'One community, by id or slug', params: Params, response: { 200: Community, 404: Problem } } },
+    {
+      schema: {
+        tags,
+        summary: 'One community, by id or slug',
+        params: Params,
+        response: { 200: Community, 404: Problem },
+      },
+    },
     async (request) => presentCommunity(await service.getCommunity(db, request.params.id)),
   );
 
@@ -50,7 +61,8 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
         response: { 200: Community, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
       },
     },
-    async (request) => presentCommunity(await service.updateCommunity(db, request.actor, request.params.id, request.body)),
+    async (request) =>
+      presentCommunity(await service.updateCommunity(db, request.actor, request.params.id, request.body)),
   );
 
   app.delete(

@@ -4,9 +4,15 @@ const Position = Type.Array(Type.Number(), { minItems: 2, maxItems: 3 });
 const Ring = Type.Array(Position, { minItems: 4, maxItems: 100_000 });
 
 export const Boundary = Type.Union([
-  Type.Object({ type: Type.Literal('Polygon'), coordinates: Type.Array(Ring, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
   Type.Object(
-    { type: Type.Literal('MultiPolygon'), coordinates: Type.Array(Type.Array(Ring, { minItems: 1, maxItems: 1000 }), { minItems: 1, maxItems: 1000 }) },
+    { type: Type.Literal('Polygon'), coordinates: Type.Array(Ring, { minItems: 1, maxItems: 1000 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('MultiPolygon'),
+      coordinates: Type.Array(Type.Array(Ring, { minItems: 1, maxItems: 1000 }), { minItems: 1, maxItems: 1000 }),
+    },
     { additionalProperties: false },
   ),
 ]);

@@ -50,26 +50,49 @@ export async function createCommunity(db: Database, actor: Actor, input: Communi
     const row = await repo.insertCommunity(tx, { slug: input.slug, name: input.name.trim(), parentId, boundary });
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
     const moved = await repo.reassignIncidents(tx, [boundary]);
-    await recordAudit(tx, { actorId: actor.userId, action: 'community.create', entityType: 'community', entityId: row.id, data: { slug: row.slug, name: row.name, parentId, incidentsReassigned: moved } });
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'community.create',
+      entityType: 'community',
+      entityId: row.id,
+      data: { slug: row.slug, name: row.name, parentId, incidentsReassigned: moved },
+    });
     return row;
   });
 }
 
-export async function updateCommunity(db: Database, actor: Actor, id: string, patch: CommunityPatch): Promise<repo.CommunityRow> {
+export async function updateCommunity(
+  db: Database,
+  actor: Actor,
+  id: string,
+  patch: CommunityPatch,
+): Promise<repo.CommunityRow> {
   if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
     const current = await repo.findCommunity(tx, id, true);
     if (!current) throw notFound('error.community_not_found.detail', { id });
     const boundary = patch.boundary ? await checkBoundary(tx, patch.boundary) : current.boundary;
-    const parentId = patch.parentId === undefined ? current.parent_id : await checkParent(tx, patch.parentId, current.id);
+    const parentId =
+      patch.parentId === undefined ? current.parent_id : await checkParent(tx, patch.parentId, current.id);
     const slug = patch.slug ?? current.slug;
     if (slug !== current.slug && (await repo.slugTaken(tx, slug, current.id))) {
       throw new AppError('conflict', 'error.slug_taken.detail', { slug });
     }
-    const row = await repo.updateCommunity(tx, current.id, { slug, name: patch.name?.trim() ?? current.name, parentId, boundary });
+    const row = await repo.updateCommunity(tx, current.id, {
+      slug,
+      name: patch.name?.trim() ?? current.name,
+      parentId,
+      boundary,
+    });
     if (!row) throw notFound('error.community_not_found.detail', { id });
     const moved = patch.boundary ? await repo.reassignIncidents(tx, [current.boundary, boundary]) : 0;
-    await recordAudit(tx, { actorId: actor.userId, action: 'community.update', entityType: 'community', entityId: row.id, data: { ...patch, boundary: patch.boundary ? 'changed' : undefined, incidentsReassigned: moved } });
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'community.update',
+      entityType: 'community',
+      entityId: row.id,
+      data: { ...patch, boundary: patch.boundary ? 'changed' : undefined, incidentsReassigned: moved },
+    });
     return row;
   });
 }
@@ -82,6 +105,12 @@ export async function deleteCommunity(db: Database, actor: Actor, id: string): P
     if (await repo.hasChildren(tx, current.id)) throw new AppError('conflict', 'error.community_in_use.detail');
     await repo.deleteCommunity(tx, current.id);
     const moved = await repo.reassignIncidents(tx, [current.boundary]);
-    await recordAudit(tx, { actorId: actor.userId, action: 'community.delete', entityType: 'community', entityId: current.id, data: { slug: current.slug, incidentsReassigned: moved } });
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'community.delete',
+      entityType: 'community',
+      entityId: current.id,
+      data: { slug: current.slug, incidentsReassigned: moved },
+    });
   });
 }

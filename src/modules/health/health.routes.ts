@@ -11,14 +11,24 @@ export interface HealthDeps {
 const Check = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
 
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process lives', response: { 200: Check } } }, async () => ({
-    status: 'ok',
-    checks: {},
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'The process lives', response: { 200: Check } } },
+    async () => ({
+      status: 'ok',
+      checks: {},
+    }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'Every configured dependency answers', response: { 200: Check, 503: Check } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Every configured dependency answers',
+        response: { 200: Check, 503: Check },
+      },
+    },
     async (_request, reply) => {
       const checks: Record<string, string> = {};
       checks.database = await withTimeout(deps.db.ping(), 2000).then(

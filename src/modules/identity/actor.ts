@@ -4,9 +4,7 @@
  */
 export type StaffRole = 'moderator' | 'responder';
 
-export type RoleGrant =
-  | { role: 'admin'; communityId: null }
-  | { role: StaffRole; communityId: string };
+export type RoleGrant = { role: 'admin'; communityId: null } | { role: StaffRole; communityId: string };
 
 export interface Actor {
   /** null when signed out */

@@ -31,7 +31,10 @@ export function registerDevActor(app: FastifyInstance, db: Database): void {
 function parseRoles(header: string | string[] | undefined): RoleGrant[] {
   if (typeof header !== 'string') return [];
   const roles: RoleGrant[] = [];
-  for (const part of header.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     if (part === 'admin') roles.push({ role: 'admin', communityId: null });
     const [role, communityId] = part.split(':');
     if ((role === 'moderator' || role === 'responder') && communityId && UUID.test(communityId)) {

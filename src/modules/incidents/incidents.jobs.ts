@@ -15,7 +15,10 @@ export function registerIncidentJobs(jobs: JobRunner, log: JobLogger): void {
   jobs.register<{ incidentId: string; changes: string[] }>({
     name: 'incident.updated.v1',
     async handle(payload) {
-      log.info({ event: 'incident.updated', incidentId: payload.incidentId, changes: payload.changes }, 'incident updated');
+      log.info(
+        { event: 'incident.updated', incidentId: payload.incidentId, changes: payload.changes },
+        'incident updated',
+      );
     },
   });
 }

@@ -68,22 +68,38 @@ describe('near', () => {
   });
 
   it('includes the caller’s own private incident', async () => {
-    const res = await inject({ url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`, headers: as(RESIDENT_2) });
+    const res = await inject({
+      url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`,
+      headers: as(RESIDENT_2),
+    });
     expect(names(json(res))).toContain('d700');
   });
 
   it('shows staff everything', async () => {
-    const res = await inject({ url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`, headers: as(ADMIN, 'admin') });
+    const res = await inject({
+      url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`,
+      headers: as(ADMIN, 'admin'),
+    });
     expect(names(json(res))).toEqual(['d50', 'd100', 'd300', 'd500', 'd700', 'd900']);
   });
 
   it('combines with filters', async () => {
     const near = `near=${CENTRE.join(',')}&radius=5000`;
-    expect(names(json(await inject({ url: `/api/v1/incidents?${near}&priority=high,critical` })))).toEqual(['d500', 'd900']);
+    expect(names(json(await inject({ url: `/api/v1/incidents?${near}&priority=high,critical` })))).toEqual([
+      'd500',
+      'd900',
+    ]);
     expect(names(json(await inject({ url: `/api/v1/incidents?${near}&category=water-leak` })))).toEqual(['d900']);
     expect(names(json(await inject({ url: `/api/v1/incidents?${near}&q=water` })))).toEqual(['d50']);
     expect(names(json(await inject({ url: `/api/v1/incidents?${near}&status=acknowledged` })))).toEqual([]);
-    expect(names(json(await inject({ url: `/api/v1/incidents?${near}&sort=-priority` })))).toEqual(['d500', 'd900', 'd2000', 'd100', 'd300', 'd50']);
+    expect(names(json(await inject({ url: `/api/v1/incidents?${near}&sort=-priority` })))).toEqual([
+      'd500',
+      'd900',
+      'd2000',
+      'd100',
+      'd300',
+      'd50',
+    ]);
   });
 
   it.each([
@@ -124,11 +140,15 @@ describe('bbox and filters', () => {
   it('filters by time, by reporter=me, and requires sign-in for "me"', async () => {
     const all = json(await inject({ url: '/api/v1/incidents?limit=200', headers: as(ADMIN, 'admin') }));
     const oldest = all.items[all.items.length - 1];
-    const since = json(await inject({ url: `/api/v1/incidents?since=${encodeURIComponent(oldest.createdAt)}&limit=200` }));
+    const since = json(
+      await inject({ url: `/api/v1/incidents?since=${encodeURIComponent(oldest.createdAt)}&limit=200` }),
+    );
     expect(since.items.length).toBeGreaterThan(0);
     const until = json(await inject({ url: `/api/v1/incidents?until=${encodeURIComponent(oldest.createdAt)}` }));
     expect(until.items.map((i: { id: string }) => i.id)).not.toContain(oldest.id);
-    expect(names(json(await inject({ url: '/api/v1/incidents?reporter=me', headers: as(RESIDENT_2) })))).toEqual(['d700']);
+    expect(names(json(await inject({ url: '/api/v1/incidents?reporter=me', headers: as(RESIDENT_2) })))).toEqual([
+      'd700',
+    ]);
     expect((await inject({ url: '/api/v1/incidents?reporter=me' })).statusCode).toBe(401);
   });
 
@@ -149,7 +169,9 @@ describe('cursor pagination', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res = await inject({ url: `${url}${url.includes('?') ? '&' : '?'}limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}` });
+      const res = await inject({
+        url: `${url}${url.includes('?') ? '&' : '?'}limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}`,
+      });
       expect(res.statusCode, res.body).toBe(200);
       const body = json(res);
       seen.push(...body.items.map((i: { id: string }) => i.id));
@@ -186,7 +208,9 @@ describe('cursor pagination', () => {
   });
 
   it('refuses a tampered cursor without leaking an error', async () => {
-    const tampered = Buffer.from(JSON.stringify({ s: '-createdAt', k: ['2026-13-45 99:99:99+00', '00000000-0000-4000-8000-000000000001'] })).toString('base64url');
+    const tampered = Buffer.from(
+      JSON.stringify({ s: '-createdAt', k: ['2026-13-45 99:99:99+00', '00000000-0000-4000-8000-000000000001'] }),
+    ).toString('base64url');
     const res = await inject({ url: `/api/v1/incidents?cursor=${tampered}` });
     expect(res.statusCode).toBe(400);
   });

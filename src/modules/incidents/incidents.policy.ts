@@ -45,9 +45,7 @@ export function canCreate(actor: Actor): boolean {
 }
 
 /** The rows a list may contain for this actor, as a predicate the repository turns into SQL. */
-export type Visibility =
-  | { kind: 'all' }
-  | { kind: 'public'; orReporterId: string | null; orCommunityIds: string[] };
+export type Visibility = { kind: 'all' } | { kind: 'public'; orReporterId: string | null; orCommunityIds: string[] };
 
 export function visibility(actor: Actor): Visibility {
   if (isAdmin(actor)) return { kind: 'all' };

@@ -51,15 +51,14 @@ function blur(deg: number): number {
   return Math.round((Math.floor(deg / BLUR_CELL_DEG) * BLUR_CELL_DEG + BLUR_CELL_DEG / 2) * 1e6) / 1e6;
 }
 
-export function presentTimelineEvent(
-  event: TimelineEventRow,
-  incident: IncidentRow,
-  viewer: Actor,
-) {
+export function presentTimelineEvent(event: TimelineEventRow, incident: IncidentRow, viewer: Actor) {
   const facts = { communityId: incident.community_id, reporterId: incident.reporter_id, isPublic: incident.is_public };
   // The reporter's own actions would unmask an anonymous report.
   const hideActor =
-    incident.anonymous && event.actor_id !== null && event.actor_id === incident.reporter_id && !canSeeReporter(viewer, { ...facts, anonymous: true });
+    incident.anonymous &&
+    event.actor_id !== null &&
+    event.actor_id === incident.reporter_id &&
+    !canSeeReporter(viewer, { ...facts, anonymous: true });
   return {
     id: String(event.id),
     type: event.type,

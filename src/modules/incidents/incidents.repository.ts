@@ -51,7 +51,11 @@ const FROM = `
 
 export async function findIncidentById(db: Queryable, id: string, forUpdate = false): Promise<IncidentRow | null> {
   const text = `${SELECT} ${FROM} WHERE i.id = $1${forUpdate ? ' FOR UPDATE OF i' : ''}`;
-  const { rows } = await db.query<IncidentRow>({ name: forUpdate ? 'incidents.byId.lock' : 'incidents.byId', text, values: [id] });
+  const { rows } = await db.query<IncidentRow>({
+    name: forUpdate ? 'incidents.byId.lock' : 'incidents.byId',
+    text,
+    values: [id],
+  });
   return rows[0] ?? null;
 }
 

@@ -22,14 +22,24 @@ function body(overrides: Record<string, unknown> = {}) {
 }
 
 async function create(overrides: Record<string, unknown> = {}, user = RESIDENT, headers: Record<string, string> = {}) {
-  const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers: { ...as(user), ...headers }, payload: body(overrides) });
+  const res = await inject({
+    method: 'POST',
+    url: '/api/v1/incidents',
+    headers: { ...as(user), ...headers },
+    payload: body(overrides),
+  });
   expect(res.statusCode, res.body).toBe(201);
   return json(res);
 }
 
 describe('POST /incidents', () => {
   it('creates an incident with a reference, a Location header, a timeline event, an audit record and a job, in one transaction', async () => {
-    const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers: as(RESIDENT), payload: body({ address: '12 Jan Smuts Ave', metadata: { lanes: 2 } }) });
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: as(RESIDENT),
+      payload: body({ address: '12 Jan Smuts Ave', metadata: { lanes: 2 } }),
+    });
     expect(res.statusCode).toBe(201);
     const incident = json(res);
     expect(res.headers.location).toBe(`/api/v1/incidents/${incident.id}`);
@@ -50,20 +60,38 @@ describe('POST /incidents', () => {
     expect(Date.parse(incident.createdAt)).not.toBeNaN();
 
     const { db } = h.current.t;
-    const events = await db.query<{ type: string }>({ text: 'SELECT type FROM incident_events WHERE incident_id = $1', values: [incident.id] });
+    const events = await db.query<{ type: string }>({
+      text: 'SELECT type FROM incident_events WHERE incident_id = $1',
+      values: [incident.id],
+    });
     expect(events.rows.map((e) => e.type)).toEqual(['created']);
-    const audit = await db.query({ text: `SELECT 1 FROM audit_log WHERE entity_id = $1 AND action = 'incident.create'`, values: [incident.id] });
+    const audit = await db.query({
+      text: `SELECT 1 FROM audit_log WHERE entity_id = $1 AND action = 'incident.create'`,
+      values: [incident.id],
+    });
     expect(audit.rows).toHaveLength(1);
-    const jobs = await db.query({ text: `SELECT 1 FROM jobs WHERE name = 'incident.created.v1' AND payload->>'incidentId' = $1`, values: [incident.id] });
+    const jobs = await db.query({
+      text: `SELECT 1 FROM jobs WHERE name = 'incident.created.v1' AND payload->>'incidentId' = $1`,
+      values: [incident.id],
+    });
     expect(jobs.rows).toHaveLength(1);
   });
 
   it('leaves nothing behind when the create fails half-way', async () => {
     const { db } = h.current.t;
-    const before = await db.query<{ n: number }>({ text: 'SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM incident_events) AS n' });
-    const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers: as(RESIDENT), payload: body({ categoryId: '00000000-0000-4000-8000-00000000dead' }) });
+    const before = await db.query<{ n: number }>({
+      text: 'SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM incident_events) AS n',
+    });
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: as(RESIDENT),
+      payload: body({ categoryId: '00000000-0000-4000-8000-00000000dead' }),
+    });
     expect(res.statusCode).toBe(400);
-    const after = await db.query<{ n: number }>({ text: 'SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM incident_events) AS n' });
+    const after = await db.query<{ n: number }>({
+      text: 'SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM incident_events) AS n',
+    });
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
   });
 
@@ -72,7 +100,13 @@ describe('POST /incidents', () => {
       method: 'POST',
       url: '/api/v1/incidents?lang=af',
       headers: as(RESIDENT),
-      payload: { title: 'ab', description: 'x'.repeat(10_001), categoryId: categories.pothole, location: { type: 'Point', coordinates: [181, -91] }, colour: 'red' },
+      payload: {
+        title: 'ab',
+        description: 'x'.repeat(10_001),
+        categoryId: categories.pothole,
+        location: { type: 'Point', coordinates: [181, -91] },
+        colour: 'red',
+      },
     });
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toContain('application/problem+json');
@@ -81,8 +115,16 @@ describe('POST /incidents', () => {
     expect(problem).toMatchObject({ status: 400, title: 'Ongeldige versoek' });
     expect(problem.type).toMatch(/^https:\/\//);
     const paths = problem.errors.map((e: { path: string }) => e.path).sort();
-    expect(paths).toEqual(['/body/colour', '/body/description', '/body/location/coordinates/0', '/body/location/coordinates/1', '/body/title']);
-    expect(problem.errors.find((e: { path: string }) => e.path === '/body/colour').message).toBe("is nie 'n bekende veld nie");
+    expect(paths).toEqual([
+      '/body/colour',
+      '/body/description',
+      '/body/location/coordinates/0',
+      '/body/location/coordinates/1',
+      '/body/title',
+    ]);
+    expect(problem.errors.find((e: { path: string }) => e.path === '/body/colour').message).toBe(
+      "is nie 'n bekende veld nie",
+    );
     expect(res.body).not.toMatch(/stack|at .*\.ts|SELECT/);
   });
 
@@ -95,7 +137,12 @@ describe('POST /incidents', () => {
     ['metadata over 16 KiB', { metadata: { blob: 'x'.repeat(16 * 1024) } }, '/body/metadata'],
     ['a bad priority', { priority: 'urgent' }, '/body/priority'],
   ])('refuses %s with 400', async (_name, overrides, path) => {
-    const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers: as(RESIDENT), payload: body(overrides) });
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: as(RESIDENT),
+      payload: body(overrides),
+    });
     expect(res.statusCode).toBe(400);
     expect(json(res).errors.map((e: { path: string }) => e.path)).toContain(path);
   });
@@ -108,7 +155,12 @@ describe('POST /incidents', () => {
       payload: { slug: 'retired-thing', name: { en: 'Retired', af: 'Afgetree' }, active: false },
     });
     expect(created.statusCode).toBe(201);
-    const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers: as(RESIDENT), payload: body({ categoryId: json(created).id }) });
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: as(RESIDENT),
+      payload: body({ categoryId: json(created).id }),
+    });
     expect(res.statusCode).toBe(400);
     expect(json(res).errors[0]).toMatchObject({ path: '/body/categoryId', message: 'is not an active category' });
   });
@@ -119,10 +171,20 @@ describe('POST /incidents', () => {
   });
 
   it('refuses malformed JSON and other content types clearly', async () => {
-    const bad = await inject({ method: 'POST', url: '/api/v1/incidents', headers: { ...as(RESIDENT), 'content-type': 'application/json' }, payload: '{"title": ' });
+    const bad = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: { ...as(RESIDENT), 'content-type': 'application/json' },
+      payload: '{"title": ',
+    });
     expect(bad.statusCode).toBe(400);
     expect(json(bad).title).toBe('Invalid request');
-    const xml = await inject({ method: 'POST', url: '/api/v1/incidents', headers: { ...as(RESIDENT), 'content-type': 'application/xml' }, payload: '<a/>' });
+    const xml = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: { ...as(RESIDENT), 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expect(xml.statusCode).toBe(415);
   });
 
@@ -151,8 +213,16 @@ describe('Idempotency-Key', () => {
 
   it('answers 409 when the key is reused with another body', async () => {
     const headers = { ...as(RESIDENT), 'idempotency-key': 'create-once-2' };
-    expect((await inject({ method: 'POST', url: '/api/v1/incidents', headers, payload: body({ title: 'First body' }) })).statusCode).toBe(201);
-    const res = await inject({ method: 'POST', url: '/api/v1/incidents', headers, payload: body({ title: 'Second body' }) });
+    expect(
+      (await inject({ method: 'POST', url: '/api/v1/incidents', headers, payload: body({ title: 'First body' }) }))
+        .statusCode,
+    ).toBe(201);
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers,
+      payload: body({ title: 'Second body' }),
+    });
     expect(res.statusCode).toBe(409);
     expect(json(res).detail).toContain('Idempotency-Key');
   });
@@ -160,7 +230,9 @@ describe('Idempotency-Key', () => {
   it('creates once when the same key races in parallel', async () => {
     const headers = { ...as(RESIDENT), 'idempotency-key': 'race-1' };
     const payload = body({ title: 'Raced report' });
-    const results = await Promise.all(Array.from({ length: 6 }, () => inject({ method: 'POST', url: '/api/v1/incidents', headers, payload })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => inject({ method: 'POST', url: '/api/v1/incidents', headers, payload })),
+    );
     expect(results.map((r) => r.statusCode)).toEqual(Array(6).fill(201));
     expect(new Set(results.map((r) => json(r).id)).size).toBe(1);
     const { rows } = await h.current.t.db.query({ text: `SELECT 1 FROM incidents WHERE title = 'Raced report'` });
@@ -197,25 +269,42 @@ describe('GET /incidents/:idOrReference', () => {
     expect((await inject({ url: `/api/v1/incidents/${incident.id}` })).statusCode).toBe(404);
     expect((await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT_2) })).statusCode).toBe(404);
     expect((await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT) })).statusCode).toBe(200);
-    expect((await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(ADMIN, 'admin') })).statusCode).toBe(200);
+    expect((await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(ADMIN, 'admin') })).statusCode).toBe(
+      200,
+    );
     // and a PATCH by a stranger must not reveal it either
-    const patch = await inject({ method: 'PATCH', url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT_2), payload: { priority: 'high' } });
+    const patch = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${incident.id}`,
+      headers: as(RESIDENT_2),
+      payload: { priority: 'high' },
+    });
     expect(patch.statusCode).toBe(404);
   });
 
   it('hides the reporter of an anonymous report from the public but not from the reporter or staff', async () => {
     const incident = await create({ anonymous: true, title: 'Anonymous report' });
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).reporter).toBeNull();
-    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT_2) })).reporter).toBeNull();
-    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT) })).reporter.id).toBe(RESIDENT);
-    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(ADMIN, 'admin') })).reporter.id).toBe(RESIDENT);
+    expect(
+      json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT_2) })).reporter,
+    ).toBeNull();
+    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(RESIDENT) })).reporter.id).toBe(
+      RESIDENT,
+    );
+    expect(
+      json(await inject({ url: `/api/v1/incidents/${incident.id}`, headers: as(ADMIN, 'admin') })).reporter.id,
+    ).toBe(RESIDENT);
     const timeline = json(await inject({ url: `/api/v1/incidents/${incident.id}/timeline` }));
     expect(timeline.items[0].type).toBe('created');
     expect(timeline.items[0].actor).toBeNull();
   });
 
   it('blurs the location of a sensitive incident for the public', async () => {
-    const incident = await create({ categoryId: categories['crime-suspicious-activity'], location: { type: 'Point', coordinates: [28.031234, -26.187654] }, address: '5 Secret Rd' });
+    const incident = await create({
+      categoryId: categories['crime-suspicious-activity'],
+      location: { type: 'Point', coordinates: [28.031234, -26.187654] },
+      address: '5 Secret Rd',
+    });
     const pub = json(await inject({ url: `/api/v1/incidents/${incident.id}` }));
     expect(pub.locationBlurred).toBe(true);
     expect(pub.address).toBeNull();
@@ -232,7 +321,8 @@ describe('PATCH /incidents/:id', () => {
 
   it('follows the status moves of the contract and refuses the rest with 409', async () => {
     const incident = await create();
-    const move = (status: string) => inject({ method: 'PATCH', url: `/api/v1/incidents/${incident.id}`, headers: staff, payload: { status } });
+    const move = (status: string) =>
+      inject({ method: 'PATCH', url: `/api/v1/incidents/${incident.id}`, headers: staff, payload: { status } });
     expect((await move('resolved')).statusCode).toBe(409);
     expect((await move('acknowledged')).statusCode).toBe(200);
     expect((await move('reported')).statusCode).toBe(409);
@@ -257,9 +347,19 @@ describe('PATCH /incidents/:id', () => {
   ])('allows %s → %s', async (from, to) => {
     const incident = await create();
     if (from === 'acknowledged') {
-      await inject({ method: 'PATCH', url: `/api/v1/incidents/${incident.id}`, headers: staff, payload: { status: 'acknowledged' } });
+      await inject({
+        method: 'PATCH',
+        url: `/api/v1/incidents/${incident.id}`,
+        headers: staff,
+        payload: { status: 'acknowledged' },
+      });
     }
-    const res = await inject({ method: 'PATCH', url: `/api/v1/incidents/${incident.id}`, headers: staff, payload: { status: to } });
+    const res = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${incident.id}`,
+      headers: staff,
+      payload: { status: to },
+    });
     expect(res.statusCode).toBe(200);
   });
 
@@ -269,10 +369,23 @@ describe('PATCH /incidents/:id', () => {
       method: 'PATCH',
       url: `/api/v1/incidents/${incident.id}`,
       headers: staff,
-      payload: { status: 'acknowledged', priority: 'high', assigneeId: RESIDENT_2, categoryId: categories['water-leak'], isPublic: false },
+      payload: {
+        status: 'acknowledged',
+        priority: 'high',
+        assigneeId: RESIDENT_2,
+        categoryId: categories['water-leak'],
+        isPublic: false,
+      },
     });
     expect(res.statusCode).toBe(200);
-    expect(json(res)).toMatchObject({ status: 'acknowledged', priority: 'high', assignee: { id: RESIDENT_2 }, category: { slug: 'water-leak' }, isPublic: false, version: 2 });
+    expect(json(res)).toMatchObject({
+      status: 'acknowledged',
+      priority: 'high',
+      assignee: { id: RESIDENT_2 },
+      category: { slug: 'water-leak' },
+      isPublic: false,
+      version: 2,
+    });
     const timeline = json(await inject({ url: `/api/v1/incidents/${incident.id}/timeline`, headers: staff }));
     expect(timeline.items.map((e: { type: string }) => e.type)).toEqual([
       'created',
@@ -283,17 +396,24 @@ describe('PATCH /incidents/:id', () => {
       'visibility_changed',
     ]);
     expect(timeline.items[1]).toMatchObject({ data: { from: 'reported', to: 'acknowledged' }, actor: { id: ADMIN } });
-    const audit = await h.current.t.db.query({ text: `SELECT data FROM audit_log WHERE entity_id = $1 AND action = 'incident.update'`, values: [incident.id] });
+    const audit = await h.current.t.db.query({
+      text: `SELECT data FROM audit_log WHERE entity_id = $1 AND action = 'incident.update'`,
+      values: [incident.id],
+    });
     expect(audit.rows).toHaveLength(1);
   });
 
   it('refuses residents (403), signed-out callers (401) and staff of another community (403)', async () => {
     const incident = await create();
     const url = `/api/v1/incidents/${incident.id}`;
-    expect((await inject({ method: 'PATCH', url, headers: as(RESIDENT), payload: { priority: 'high' } })).statusCode).toBe(403);
+    expect(
+      (await inject({ method: 'PATCH', url, headers: as(RESIDENT), payload: { priority: 'high' } })).statusCode,
+    ).toBe(403);
     expect((await inject({ method: 'PATCH', url, payload: { priority: 'high' } })).statusCode).toBe(401);
     const other = as(RESIDENT_2, 'moderator:00000000-0000-4000-8000-00000000c0de');
-    expect((await inject({ method: 'PATCH', url, headers: other, payload: { priority: 'high' } })).statusCode).toBe(403);
+    expect((await inject({ method: 'PATCH', url, headers: other, payload: { priority: 'high' } })).statusCode).toBe(
+      403,
+    );
   });
 
   it('refuses unknown fields, an empty body and an unknown assignee', async () => {
@@ -301,7 +421,12 @@ describe('PATCH /incidents/:id', () => {
     const url = `/api/v1/incidents/${incident.id}`;
     expect((await inject({ method: 'PATCH', url, headers: staff, payload: { title: 'new' } })).statusCode).toBe(400);
     expect((await inject({ method: 'PATCH', url, headers: staff, payload: {} })).statusCode).toBe(400);
-    const res = await inject({ method: 'PATCH', url, headers: staff, payload: { assigneeId: '00000000-0000-4000-8000-00000000beef' } });
+    const res = await inject({
+      method: 'PATCH',
+      url,
+      headers: staff,
+      payload: { assigneeId: '00000000-0000-4000-8000-00000000beef' },
+    });
     expect(res.statusCode).toBe(400);
     expect(json(res).errors[0].path).toBe('/body/assigneeId');
   });
@@ -336,11 +461,24 @@ describe('categories', () => {
 
   it('are managed by admins only', async () => {
     const payload = { slug: 'load-shedding', name: { en: 'Load shedding', af: 'Beurtkrag' } };
-    expect((await inject({ method: 'POST', url: '/api/v1/categories', headers: as(RESIDENT), payload })).statusCode).toBe(403);
+    expect(
+      (await inject({ method: 'POST', url: '/api/v1/categories', headers: as(RESIDENT), payload })).statusCode,
+    ).toBe(403);
     const created = await inject({ method: 'POST', url: '/api/v1/categories', headers: as(ADMIN, 'admin'), payload });
     expect(created.statusCode).toBe(201);
-    expect((await inject({ method: 'POST', url: '/api/v1/categories', headers: as(ADMIN, 'admin'), payload })).statusCode).toBe(409);
-    const patched = await inject({ method: 'PATCH', url: `/api/v1/categories/${json(created).id}?lang=af`, headers: as(ADMIN, 'admin'), payload: { color: '#112233' } });
-    expect(json(patched)).toMatchObject({ name: 'Beurtkrag', color: '#112233', translations: { name: { en: 'Load shedding', af: 'Beurtkrag' } } });
+    expect(
+      (await inject({ method: 'POST', url: '/api/v1/categories', headers: as(ADMIN, 'admin'), payload })).statusCode,
+    ).toBe(409);
+    const patched = await inject({
+      method: 'PATCH',
+      url: `/api/v1/categories/${json(created).id}?lang=af`,
+      headers: as(ADMIN, 'admin'),
+      payload: { color: '#112233' },
+    });
+    expect(json(patched)).toMatchObject({
+      name: 'Beurtkrag',
+      color: '#112233',
+      translations: { name: { en: 'Load shedding', af: 'Beurtkrag' } },
+    });
   });
 });

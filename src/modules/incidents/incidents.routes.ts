@@ -39,9 +39,17 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
       },
     },
     async (request, reply) => {
-      const result = await service.createIncident(db, contextOf(request), request.body, request.headers['idempotency-key'] ?? null);
+      const result = await service.createIncident(
+        db,
+        contextOf(request),
+        request.body,
+        request.headers['idempotency-key'] ?? null,
+      );
       if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(result.status as 201).header('location', result.location).send(result.body);
+      return reply
+        .status(result.status as 201)
+        .header('location', result.location)
+        .send(result.body);
     },
   );
 

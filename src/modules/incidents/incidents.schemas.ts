@@ -1,6 +1,14 @@
 import { Type, type Static } from 'typebox';
 
-export const STATUSES = ['reported', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected', 'duplicate'] as const;
+export const STATUSES = [
+  'reported',
+  'acknowledged',
+  'in_progress',
+  'resolved',
+  'closed',
+  'rejected',
+  'duplicate',
+] as const;
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Status = (typeof STATUSES)[number];
 export type Priority = (typeof PRIORITIES)[number];
@@ -57,7 +65,10 @@ export const Incident = Type.Object({
   category: Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String() }),
   priority: Type.String({ enum: [...PRIORITIES] }),
   status: Type.String({ enum: [...STATUSES] }),
-  location: Type.Object({ type: Type.Literal('Point'), coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }) }),
+  location: Type.Object({
+    type: Type.Literal('Point'),
+    coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
+  }),
   address: Type.Union([Type.String(), Type.Null()]),
   communityId: Type.Union([Type.String(), Type.Null()]),
   reporter: PersonRef,
@@ -82,7 +93,9 @@ export const IncidentList = Type.Object({
 export const IncidentListQuery = Type.Object(
   {
     near: Type.Optional(Type.String({ description: 'LON,LAT', examples: ['28.0473,-26.2041'] })),
-    radius: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RADIUS_M, description: 'metres around near (default 1000)' })),
+    radius: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_RADIUS_M, description: 'metres around near (default 1000)' }),
+    ),
     bbox: Type.Optional(Type.String({ description: 'MINLON,MINLAT,MAXLON,MAXLAT' })),
     status: Type.Optional(Type.String({ description: 'comma-separated statuses' })),
     category: Type.Optional(Type.String({ description: 'comma-separated category slugs' })),
@@ -93,7 +106,14 @@ export const IncidentListQuery = Type.Object(
     until: Type.Optional(Type.String({ format: 'date-time' })),
     reporter: Type.Optional(Type.Literal('me')),
     assignee: Type.Optional(Type.Literal('me')),
-    sort: Type.Optional(Type.Union([Type.Literal('distance'), Type.Literal('-createdAt'), Type.Literal('createdAt'), Type.Literal('-priority')])),
+    sort: Type.Optional(
+      Type.Union([
+        Type.Literal('distance'),
+        Type.Literal('-createdAt'),
+        Type.Literal('createdAt'),
+        Type.Literal('-priority'),
+      ]),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 500 })),
     lang: Type.Optional(Type.String()),

@@ -101,7 +101,12 @@ export async function createIncident(
     const row = await repo.findIncidentById(tx, id);
     if (!row) throw new Error('incident vanished inside its own transaction');
     await recordSideEffects(tx, ctx, row.id, 'incident.create', [
-      { incidentId: row.id, type: 'created', actorId: ctx.actor.userId, data: { status: row.status, priority: row.priority } },
+      {
+        incidentId: row.id,
+        type: 'created',
+        actorId: ctx.actor.userId,
+        data: { status: row.status, priority: row.priority },
+      },
     ]);
     await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
     const body = presentIncident(row, ctx.actor, ctx.lang);
@@ -162,7 +167,12 @@ async function recordSideEffects(
 // Read
 
 /** The incident if the actor may see it; 404 otherwise (a private incident's existence is not revealed). */
-async function findVisible(db: Database | Tx, actor: Actor, idOrReference: string, forUpdate = false): Promise<repo.IncidentRow> {
+async function findVisible(
+  db: Database | Tx,
+  actor: Actor,
+  idOrReference: string,
+  forUpdate = false,
+): Promise<repo.IncidentRow> {
   let row: repo.IncidentRow | null = null;
   if (UUID.test(idOrReference)) {
     row = await repo.findIncidentById(db, idOrReference.toLowerCase(), forUpdate);
@@ -229,7 +239,14 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
   };
   const list = <T extends string>(raw: string | undefined, allowed: readonly T[] | null, path: string): T[] | null => {
     if (raw === undefined) return null;
-    const items = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+    const items = [
+      ...new Set(
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ];
     if (items.length === 0 || items.length > 50) {
       errors.push({ path, message: 'validation.invalid' });
       return null;
@@ -264,10 +281,12 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
       errors.push({ path: '/query/bbox', message: 'validation.bbox' });
     } else bbox = parsed as [number, number, number, number];
   }
-  if (q.near !== undefined && q.bbox !== undefined) errors.push({ path: '/query/bbox', message: 'validation.near_and_bbox' });
+  if (q.near !== undefined && q.bbox !== undefined)
+    errors.push({ path: '/query/bbox', message: 'validation.near_and_bbox' });
 
   const sort: repo.ListSort = q.sort ?? (q.near !== undefined ? 'distance' : '-createdAt');
-  if (sort === 'distance' && q.near === undefined) errors.push({ path: '/query/sort', message: 'validation.distance_sort' });
+  if (sort === 'distance' && q.near === undefined)
+    errors.push({ path: '/query/sort', message: 'validation.distance_sort' });
 
   const statuses = list<Status>(q.status, STATUSES, '/query/status');
   const priorities = list<Priority>(q.priority, PRIORITIES, '/query/priority');
@@ -350,7 +369,8 @@ export async function updateIncident(
       if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
       event('category_changed', { from: current.category_id, to: next.categoryId });
     }
-    if (next.isPublic !== current.is_public) event('visibility_changed', { from: current.is_public, to: next.isPublic });
+    if (next.isPublic !== current.is_public)
+      event('visibility_changed', { from: current.is_public, to: next.isPublic });
 
     if (events.length === 0) return current;
     await repo.updateIncident(tx, current.id, next);

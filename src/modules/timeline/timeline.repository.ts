@@ -34,7 +34,11 @@ export async function appendEvents(tx: Queryable, events: TimelineEventInsert[])
   });
 }
 
-export async function listEvents(db: Queryable, incidentId: string, includeInternal: boolean): Promise<TimelineEventRow[]> {
+export async function listEvents(
+  db: Queryable,
+  incidentId: string,
+  includeInternal: boolean,
+): Promise<TimelineEventRow[]> {
   const { rows } = await db.query<TimelineEventRow>({
     name: `timeline.list.${includeInternal}`,
     text: `SELECT e.id, e.type, e.actor_id, u.display_name AS actor_name, e.data, e.internal, e.created_at

@@ -11,7 +11,9 @@ const t = useTestDatabase();
 
 describe('migrations', () => {
   it('are recorded once each, and a second run applies nothing', async () => {
-    const { rows } = await t.current.db.query<{ version: number }>({ text: 'SELECT version FROM schema_migrations ORDER BY version' });
+    const { rows } = await t.current.db.query<{ version: number }>({
+      text: 'SELECT version FROM schema_migrations ORDER BY version',
+    });
     expect(rows.map((r) => r.version)).toEqual(readMigrations().map((m) => m.version));
     expect(await migrate(t.current.db)).toEqual([]);
   });
@@ -24,9 +26,14 @@ describe('migrations', () => {
       for (const node of nodes) await node.query({ text: `SET search_path TO ${schema},public` });
       const applied = await Promise.all(nodes.map((node) => migrate(node)));
       // every migration was applied by exactly one node
-      const versions = applied.flat().map((m) => m.version).sort((a, b) => a - b);
+      const versions = applied
+        .flat()
+        .map((m) => m.version)
+        .sort((a, b) => a - b);
       expect(versions).toEqual(readMigrations().map((m) => m.version));
-      const { rows } = await nodes[0]!.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${schema}.schema_migrations` });
+      const { rows } = await nodes[0]!.query<{ n: number }>({
+        text: `SELECT count(*)::int AS n FROM ${schema}.schema_migrations`,
+      });
       expect(rows[0]!.n).toBe(readMigrations().length);
     } finally {
       await nodes[0]!.query({ text: `DROP SCHEMA ${schema} CASCADE` });
@@ -94,7 +101,9 @@ describe('transactions across pooled connections', () => {
               const b = await tx.query<{ v: string }>({ text: 'SELECT $1::text AS v', values: [`t${i}`] });
               return `${a.rows[0]!.v}:${b.rows[0]!.v}`;
             })
-          : db.query<{ v: string }>({ text: 'SELECT $1::text || $2::text AS v', values: [`q${i}`, '!'] }).then((r) => r.rows[0]!.v),
+          : db
+              .query<{ v: string }>({ text: 'SELECT $1::text || $2::text AS v', values: [`q${i}`, '!'] })
+              .then((r) => r.rows[0]!.v),
       ),
     );
     results.forEach((value, i) => expect(value).toBe(i % 3 === 0 ? `${i * 2}:t${i}` : `q${i}!`));

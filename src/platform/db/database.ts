@@ -66,10 +66,7 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       ? { name: sql.name, text: sql.text, values: sql.values }
       : { text: sql.text, values: sql.values };
 
-  const run = async <R extends object>(
-    target: pg.Pool | pg.PoolClient,
-    sql: Sql,
-  ): Promise<QueryResult<R>> => {
+  const run = async <R extends object>(target: pg.Pool | pg.PoolClient, sql: Sql): Promise<QueryResult<R>> => {
     const result = await target.query<R & pg.QueryResultRow>(prepare(sql));
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   };

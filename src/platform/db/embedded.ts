@@ -44,7 +44,8 @@ export async function startEmbeddedEngine(
     if (takeLock(lockPath)) break;
     // Another live process holds the lock and is still opening the database: wait for its socket.
     await sleep(100);
-    if (attempt === 299) throw new Error(`The embedded database in ${dataDir} is held by another process that does not answer`);
+    if (attempt === 299)
+      throw new Error(`The embedded database in ${dataDir} is held by another process that does not answer`);
   }
 
   try {

@@ -53,7 +53,10 @@ export async function migrate(
         try {
           // Checked again inside the transaction: on PGlite every connection shares one session,
           // where the advisory lock is re-entrant, but a transaction there runs alone.
-          const again = await client.query({ text: 'SELECT 1 FROM schema_migrations WHERE version = $1', values: [migration.version] });
+          const again = await client.query({
+            text: 'SELECT 1 FROM schema_migrations WHERE version = $1',
+            values: [migration.version],
+          });
           if (again.rows.length > 0) {
             await client.query({ text: 'ROLLBACK' });
             continue;

@@ -153,8 +153,7 @@ export class PGliteWireServer {
     if (this.owner === conn && !this.options.db.isInTransaction()) this.owner = null;
     this.busy = false;
     // The owner (inside its transaction) goes first; otherwise first come, first served.
-    const index =
-      this.owner === null ? 0 : this.waiting.findIndex((w) => w.conn === this.owner);
+    const index = this.owner === null ? 0 : this.waiting.findIndex((w) => w.conn === this.owner);
     if (index < 0 || this.waiting.length === 0) return;
     const [next] = this.waiting.splice(index, 1);
     this.busy = true;

@@ -30,7 +30,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     sendProblem(
       request,
       reply,
-      new AppError('not_found', 'error.route_not_found.detail', { method: request.method, url: request.url.split('?')[0] ?? '' }),
+      new AppError('not_found', 'error.route_not_found.detail', {
+        method: request.method,
+        url: request.url.split('?')[0] ?? '',
+      }),
     ),
   );
 }
@@ -80,7 +83,9 @@ function toAppError(error: FastifyError, request: FastifyRequest): AppError {
   }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('unsupported_media_type', 'error.unsupported_media_type.detail', { expected: 'application/json' });
+      return new AppError('unsupported_media_type', 'error.unsupported_media_type.detail', {
+        expected: 'application/json',
+      });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('too_large', 'error.too_large.detail');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

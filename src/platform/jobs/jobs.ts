@@ -156,7 +156,10 @@ export class JobRunner {
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       const final = job.attempts >= job.max_attempts;
-      this.log[final ? 'error' : 'warn']({ job: job.name, id: job.id, attempt: job.attempts, err: { message } }, final ? 'job failed for good' : 'job failed, will retry');
+      this.log[final ? 'error' : 'warn'](
+        { job: job.name, id: job.id, attempt: job.attempts, err: { message } },
+        final ? 'job failed for good' : 'job failed, will retry',
+      );
       // Failed for good: the row stays (attempts = max_attempts) for an operator to inspect.
       await this.db.query({
         text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $2,
