@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, useTestDatabase } from './helpers/database.js';
-import { runCli, startServe, stop } from './helpers/cli.js';
+import { killStrays, runCli, startServe, stop } from './helpers/cli.js';
 
 /**
  * The command line as people run it: real processes, real configuration from the environment.
@@ -26,6 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  killStrays();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

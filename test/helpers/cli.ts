@@ -31,6 +31,14 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
+const started = new Set<ChildProcess>();
+
+/** Kills every `serve` this test file started and did not stop (a failed or timed-out test). */
+export function killStrays(): void {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  started.clear();
+}
+
 /** Starts `serve` and resolves with its port once it listens (read from its log). */
 export function startServe(
   env: Record<string, string>,
@@ -41,6 +49,7 @@ export function startServe(
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', PORT: '0' },
     });
+    started.add(child);
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
