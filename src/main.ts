@@ -74,8 +74,8 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
     process.stderr.write('seed: --incidents must be a whole number from 1 to 10000000\n');
     return 1;
   }
-  if (!Number.isInteger(seed)) {
-    process.stderr.write('seed: --seed must be a whole number\n');
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1) {
+    process.stderr.write('seed: --seed must be a whole number from 0 to 2147483647\n');
     return 1;
   }
   const { seedIncidents } = await import('./cli/seed.js');

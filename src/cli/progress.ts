@@ -46,7 +46,11 @@ export class ProgressBar {
   private finished = false;
 
   /** `label` is printed before the bar ('' for none) */
-  constructor(label: string, private total: number, options: ProgressOptions = {}) {
+  constructor(
+    label: string,
+    private total: number,
+    options: ProgressOptions = {},
+  ) {
     this.stream = options.stream ?? process.stderr;
     this.tty = this.stream.isTTY === true;
     this.now = options.now ?? (() => performance.now());

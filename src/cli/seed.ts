@@ -10,6 +10,8 @@ import type { Database } from '../platform/db/database.js';
  * - only integer arithmetic, IEEE basic float operations and numeric rounding are used: no
  *   sin/cos/ln, whose last bits may differ between libms (glibc here, musl in PGlite's wasm);
  * - timestamps count back from a fixed anchor (2026-01-01T00:00:00Z), never from now().
+ * (Timeline event ids come from their identity column in insertion order: the same for the same
+ * batch size on a fresh database.)
  *
  * Speed: the rows are generated inside Postgres with INSERT … SELECT FROM generate_series (no
  * COPY, no named statements: neither exists in embedded mode), one batch per statement and so
@@ -96,94 +98,199 @@ const TEXTS_AF = 2;
 const TEXTS: Record<string, CategoryTexts> = {
   pothole: {
     en: [
-      ['Pothole on {street}', 'There is a large pothole in the left lane. Cars swerve into oncoming traffic to avoid it.'],
-      ['Deep pothole in {street}, {suburb}', 'The pothole is deep enough to break a wheel, and after rain it fills with water so you cannot see it.'],
-      ['Road surface breaking up on {street}', 'The road surface is crumbling around an old patch and the hole keeps getting bigger.'],
-      ['Potholes after the rain on {street}', 'Several potholes have opened up after the rain. One car already has a burst tyre.'],
+      [
+        'Pothole on {street}',
+        'There is a large pothole in the left lane. Cars swerve into oncoming traffic to avoid it.',
+      ],
+      [
+        'Deep pothole in {street}, {suburb}',
+        'The pothole is deep enough to break a wheel, and after rain it fills with water so you cannot see it.',
+      ],
+      [
+        'Road surface breaking up on {street}',
+        'The road surface is crumbling around an old patch and the hole keeps getting bigger.',
+      ],
+      [
+        'Potholes after the rain on {street}',
+        'Several potholes have opened up after the rain. One car already has a burst tyre.',
+      ],
     ],
     af: [
-      ['Slaggat in {street}', "Daar is 'n groot slaggat in die linkerbaan. Motors swenk na die verkeerde kant van die pad om dit te vermy."],
-      ['Slaggate ná die reën in {street}', "Ná die reën het verskeie slaggate oopgegaan. 'n Motor se band het al gebars."],
+      [
+        'Slaggat in {street}',
+        "Daar is 'n groot slaggat in die linkerbaan. Motors swenk na die verkeerde kant van die pad om dit te vermy.",
+      ],
+      [
+        'Slaggate ná die reën in {street}',
+        "Ná die reën het verskeie slaggate oopgegaan. 'n Motor se band het al gebars.",
+      ],
     ],
   },
   'water-leak': {
     en: [
-      ['Burst water pipe on {street}', 'A pipe burst early this morning. Water is gushing out of the pavement and the pressure in the area has dropped.'],
-      ['Water leaking from meter on {street}', 'The water meter outside the house leaks constantly and the pavement is flooded.'],
-      ['Water running down {street} for days', 'Clean water has been flowing down the street for days. Nobody has come to fix it.'],
-      ['Leaking fire hydrant in {suburb}', 'The fire hydrant on the corner is leaking and a pool of water has formed in the road.'],
+      [
+        'Burst water pipe on {street}',
+        'A pipe burst early this morning. Water is gushing out of the pavement and the pressure in the area has dropped.',
+      ],
+      [
+        'Water leaking from meter on {street}',
+        'The water meter outside the house leaks constantly and the pavement is flooded.',
+      ],
+      [
+        'Water running down {street} for days',
+        'Clean water has been flowing down the street for days. Nobody has come to fix it.',
+      ],
+      [
+        'Leaking fire hydrant in {suburb}',
+        'The fire hydrant on the corner is leaking and a pool of water has formed in the road.',
+      ],
     ],
     af: [
-      ['Gebarste waterpyp in {street}', "Vanoggend het 'n pyp gebars. Water spuit uit die sypaadjie en die waterdruk in die buurt het gedaal."],
-      ['Water lek al dae lank in {street}', 'Skoon water loop al dae lank in die straat af. Niemand het nog kom regmaak nie.'],
+      [
+        'Gebarste waterpyp in {street}',
+        "Vanoggend het 'n pyp gebars. Water spuit uit die sypaadjie en die waterdruk in die buurt het gedaal.",
+      ],
+      [
+        'Water lek al dae lank in {street}',
+        'Skoon water loop al dae lank in die straat af. Niemand het nog kom regmaak nie.',
+      ],
     ],
   },
   sewage: {
     en: [
-      ['Sewage overflowing on {street}', 'Raw sewage is flowing from a manhole into the street. The smell is terrible and children play nearby.'],
+      [
+        'Sewage overflowing on {street}',
+        'Raw sewage is flowing from a manhole into the street. The smell is terrible and children play nearby.',
+      ],
       ['Blocked sewer in {suburb}', 'The sewer line is blocked and toilets in several houses are backing up.'],
-      ['Open manhole on {street}', 'The manhole cover is missing and the hole is a danger to pedestrians, especially at night.'],
-      ['Sewage running into the stormwater drain on {street}', 'Sewage is running along the gutter into the stormwater drain and on to the stream.'],
+      [
+        'Open manhole on {street}',
+        'The manhole cover is missing and the hole is a danger to pedestrians, especially at night.',
+      ],
+      [
+        'Sewage running into the stormwater drain on {street}',
+        'Sewage is running along the gutter into the stormwater drain and on to the stream.',
+      ],
     ],
     af: [
-      ['Riool loop oor in {street}', "Rou riool loop uit 'n mangat in die straat. Die reuk is verskriklik en kinders speel naby."],
+      [
+        'Riool loop oor in {street}',
+        "Rou riool loop uit 'n mangat in die straat. Die reuk is verskriklik en kinders speel naby.",
+      ],
       ['Oop mangat in {street}', 'Die mangatdeksel is weg en die gat is gevaarlik vir voetgangers, veral in die nag.'],
     ],
   },
   'electricity-streetlights': {
     en: [
-      ['Streetlights out on {street}', 'Several streetlights have been out for weeks and the street is completely dark at night.'],
+      [
+        'Streetlights out on {street}',
+        'Several streetlights have been out for weeks and the street is completely dark at night.',
+      ],
       ['Power outage in {suburb}', 'The whole block has had no power since last night. It is not load-shedding.'],
       ['Streetlight on all day on {street}', 'The streetlight on the corner burns day and night.'],
-      ['Exposed electrical cables on {street}', 'Cables are hanging out of a damaged meter box on the pavement. This is a danger to children.'],
+      [
+        'Exposed electrical cables on {street}',
+        'Cables are hanging out of a damaged meter box on the pavement. This is a danger to children.',
+      ],
     ],
     af: [
-      ['Straatligte is af in {street}', 'Verskeie straatligte is al weke lank af en die straat is snags heeltemal donker.'],
+      [
+        'Straatligte is af in {street}',
+        'Verskeie straatligte is al weke lank af en die straat is snags heeltemal donker.',
+      ],
       ['Geen krag in {suburb} nie', 'Die hele blok is sedert gisteraand sonder krag. Dit is nie beurtkrag nie.'],
     ],
   },
   'illegal-dumping': {
     en: [
-      ['Rubble dumped on {street}', 'A truck dumped building rubble on the open land overnight. It now blocks part of the pavement.'],
-      ['Illegal dumping site in {suburb}', 'People keep dumping rubbish here. It attracts rats and the pile grows every week.'],
+      [
+        'Rubble dumped on {street}',
+        'A truck dumped building rubble on the open land overnight. It now blocks part of the pavement.',
+      ],
+      [
+        'Illegal dumping site in {suburb}',
+        'People keep dumping rubbish here. It attracts rats and the pile grows every week.',
+      ],
       ['Garden refuse dumped near {street}', 'Garden refuse and branches have been dumped next to the road.'],
-      ['Mattresses and rubbish dumped on {street}', 'Old mattresses, furniture and bags of rubbish have been dumped on the pavement.'],
+      [
+        'Mattresses and rubbish dumped on {street}',
+        'Old mattresses, furniture and bags of rubbish have been dumped on the pavement.',
+      ],
     ],
     af: [
-      ['Bourommel gestort in {street}', "'n Vragmotor het oornag bourommel op die oop stuk grond gestort. Dit versper nou deel van die sypaadjie."],
-      ['Onwettige stortingsterrein in {suburb}', 'Mense stort heeltyd vullis hier. Dit lok rotte en die hoop word elke week groter.'],
+      [
+        'Bourommel gestort in {street}',
+        "'n Vragmotor het oornag bourommel op die oop stuk grond gestort. Dit versper nou deel van die sypaadjie.",
+      ],
+      [
+        'Onwettige stortingsterrein in {suburb}',
+        'Mense stort heeltyd vullis hier. Dit lok rotte en die hoop word elke week groter.',
+      ],
     ],
   },
   'refuse-collection': {
     en: [
-      ['Refuse not collected on {street}', 'The refuse truck has not come for two weeks and the bags are piling up on the pavement.'],
-      ['Bins not emptied in {suburb} this week', 'Our street was skipped on collection day again. Dogs are tearing the bags open.'],
+      [
+        'Refuse not collected on {street}',
+        'The refuse truck has not come for two weeks and the bags are piling up on the pavement.',
+      ],
+      [
+        'Bins not emptied in {suburb} this week',
+        'Our street was skipped on collection day again. Dogs are tearing the bags open.',
+      ],
       ['Overflowing public bin on {street}', 'The public bin is full and rubbish is blowing across the road.'],
       ['Missed refuse collection on {street}', 'The bins were out on time but the truck never came.'],
     ],
     af: [
-      ['Vullis nie verwyder in {street} nie', 'Die vullisvragmotor het al twee weke nie gekom nie en die sakke hoop op die sypaadjie op.'],
-      ['Vullisdromme nie leeggemaak in {suburb} nie', 'Ons straat is weer op vullisdag oorgeslaan. Honde skeur die sakke oop.'],
+      [
+        'Vullis nie verwyder in {street} nie',
+        'Die vullisvragmotor het al twee weke nie gekom nie en die sakke hoop op die sypaadjie op.',
+      ],
+      [
+        'Vullisdromme nie leeggemaak in {suburb} nie',
+        'Ons straat is weer op vullisdag oorgeslaan. Honde skeur die sakke oop.',
+      ],
     ],
   },
   'crime-suspicious-activity': {
     en: [
-      ['Suspicious vehicle parked on {street}', 'A car without number plates has been parked here for hours, with people watching the houses.'],
-      ['Break-in reported in {suburb}', 'Someone broke into a house in the street last night. Residents, please check your cameras.'],
+      [
+        'Suspicious vehicle parked on {street}',
+        'A car without number plates has been parked here for hours, with people watching the houses.',
+      ],
+      [
+        'Break-in reported in {suburb}',
+        'Someone broke into a house in the street last night. Residents, please check your cameras.',
+      ],
       ['Cable theft on {street}', 'Men were seen cutting cables near the substation. The police have been called.'],
-      ['People checking gates on {street} at night', 'Two men were seen trying gates and looking over walls after midnight.'],
+      [
+        'People checking gates on {street} at night',
+        'Two men were seen trying gates and looking over walls after midnight.',
+      ],
     ],
     af: [
-      ['Verdagte voertuig in {street}', "'n Motor sonder nommerplate staan al ure hier en die insittendes hou die huise dop."],
-      ['Inbraak in {suburb}', "Iemand het gisteraand by 'n huis in die straat ingebreek. Inwoners, kyk asseblief julle kameras na."],
+      [
+        'Verdagte voertuig in {street}',
+        "'n Motor sonder nommerplate staan al ure hier en die insittendes hou die huise dop.",
+      ],
+      [
+        'Inbraak in {suburb}',
+        "Iemand het gisteraand by 'n huis in die straat ingebreek. Inwoners, kyk asseblief julle kameras na.",
+      ],
     ],
   },
   noise: {
     en: [
-      ['Loud music every night on {street}', 'Music is played at full volume until three in the morning, on weeknights too.'],
+      [
+        'Loud music every night on {street}',
+        'Music is played at full volume until three in the morning, on weeknights too.',
+      ],
       ['Construction noise before 6am on {street}', 'Building work starts before six in the morning, also on Sundays.'],
       ['Alarm ringing for hours in {suburb}', 'A house alarm has been going off for hours and nobody is home.'],
-      ['Noisy tavern on {street}', 'The tavern plays loud music and patrons shout in the street until late every weekend.'],
+      [
+        'Noisy tavern on {street}',
+        'The tavern plays loud music and patrons shout in the street until late every weekend.',
+      ],
     ],
     af: [
       ['Harde musiek elke aand in {street}', 'Musiek word tot drie-uur in die oggend hard gespeel, ook in die week.'],
@@ -195,23 +302,44 @@ const TEXTS: Record<string, CategoryTexts> = {
       ['Stray dogs on {street}', 'A pack of stray dogs roams the street and chased children on their way to school.'],
       ['Injured dog near {street}', 'An injured dog is lying next to the road and cannot walk.'],
       ['Dead animal on {street}', 'There is a dead animal in the road. It has been there since yesterday.'],
-      ['Loose cattle on the road in {suburb}', 'Cattle are wandering on the road and drivers have to brake hard to avoid them.'],
+      [
+        'Loose cattle on the road in {suburb}',
+        'Cattle are wandering on the road and drivers have to brake hard to avoid them.',
+      ],
     ],
     af: [
-      ['Rondloperhonde in {street}', "'n Trop rondloperhonde dwaal in die straat rond en het kinders op pad skool toe gejaag."],
+      [
+        'Rondloperhonde in {street}',
+        "'n Trop rondloperhonde dwaal in die straat rond en het kinders op pad skool toe gejaag.",
+      ],
       ['Dooie dier op die pad in {street}', "Daar lê 'n dooie dier in die pad. Dit lê al sedert gister daar."],
     ],
   },
   'fire-hazard': {
     en: [
-      ['Overgrown plot on {street}', 'The grass on the empty plot is waist-high and bone dry. One spark and it will burn.'],
-      ['Illegal burning of rubbish in {suburb}', 'Someone burns rubbish and tyres every evening. The smoke covers the whole street.'],
-      ['Dry grass fire risk near {street}', 'The verge is covered in dry grass and people throw cigarette ends from their cars.'],
-      ['Gas smell on {street}', 'There is a strong smell of gas near the corner. It has been like this since this morning.'],
+      [
+        'Overgrown plot on {street}',
+        'The grass on the empty plot is waist-high and bone dry. One spark and it will burn.',
+      ],
+      [
+        'Illegal burning of rubbish in {suburb}',
+        'Someone burns rubbish and tyres every evening. The smoke covers the whole street.',
+      ],
+      [
+        'Dry grass fire risk near {street}',
+        'The verge is covered in dry grass and people throw cigarette ends from their cars.',
+      ],
+      [
+        'Gas smell on {street}',
+        'There is a strong smell of gas near the corner. It has been like this since this morning.',
+      ],
     ],
     af: [
       ['Oorgroeide erf in {street}', 'Die gras op die leë erf staan heuphoog en is kurkdroog. Een vonk en dit brand.'],
-      ['Vullis word onwettig verbrand in {suburb}', 'Iemand verbrand elke aand vullis en bande. Die rook trek oor die hele straat.'],
+      [
+        'Vullis word onwettig verbrand in {suburb}',
+        'Iemand verbrand elke aand vullis en bande. Die rook trek oor die hele straat.',
+      ],
     ],
   },
   graffiti: {
@@ -229,7 +357,10 @@ const TEXTS: Record<string, CategoryTexts> = {
   other: {
     en: [
       ['Problem on {street}', 'Please send someone to have a look. It has been like this for a while.'],
-      ['Blocked stormwater drain on {street}', 'The stormwater drain is blocked and the road floods every time it rains.'],
+      [
+        'Blocked stormwater drain on {street}',
+        'The stormwater drain is blocked and the road floods every time it rains.',
+      ],
       ['Broken traffic light on {street}', 'The traffic light at the intersection has been flashing red all day.'],
       ['Fallen tree on {street}', 'A tree fell across the pavement and part of the road in the storm.'],
     ],
@@ -252,42 +383,155 @@ const EXTRAS_EN = [
 const EXTRAS_AF = ['', 'Bure het dit al voorheen aangemeld.', 'Stuur asseblief gou iemand.', 'Baie dankie.'] as const;
 
 const STREETS = [
-  'Jan Smuts Avenue', 'Louis Botha Avenue', 'Rivonia Road', 'Oxford Road', 'Beyers Naudé Drive', 'Main Road',
-  'Commissioner Street', 'Vilakazi Street', 'Empire Road', 'William Nicol Drive', 'Barry Hertzog Avenue',
-  'Republic Road', 'Malibongwe Drive', 'Nicolson Road', 'Corlett Drive', 'Grayston Drive', 'Katherine Street',
-  'Rustenburg Road', 'Hendrik Potgieter Road', 'Ontdekkers Road', 'Klipfontein Road', 'Chris Hani Road',
-  'Old Potchefstroom Road', 'Booysens Road', 'Eloff Street', 'Bree Street', 'Jorissen Street', 'De Korte Street',
-  'Juta Street', '7th Street', '4th Avenue', 'Tyrone Avenue', 'Athol Street', 'Bram Fischer Drive',
-  'Witkoppen Road', 'Main Reef Road', 'Siemert Road', 'Queen Street', 'Roberts Avenue', 'Marlboro Drive',
+  'Jan Smuts Avenue',
+  'Louis Botha Avenue',
+  'Rivonia Road',
+  'Oxford Road',
+  'Beyers Naudé Drive',
+  'Main Road',
+  'Commissioner Street',
+  'Vilakazi Street',
+  'Empire Road',
+  'William Nicol Drive',
+  'Barry Hertzog Avenue',
+  'Republic Road',
+  'Malibongwe Drive',
+  'Nicolson Road',
+  'Corlett Drive',
+  'Grayston Drive',
+  'Katherine Street',
+  'Rustenburg Road',
+  'Hendrik Potgieter Road',
+  'Ontdekkers Road',
+  'Klipfontein Road',
+  'Chris Hani Road',
+  'Old Potchefstroom Road',
+  'Booysens Road',
+  'Eloff Street',
+  'Bree Street',
+  'Jorissen Street',
+  'De Korte Street',
+  'Juta Street',
+  '7th Street',
+  '4th Avenue',
+  'Tyrone Avenue',
+  'Athol Street',
+  'Bram Fischer Drive',
+  'Witkoppen Road',
+  'Main Reef Road',
+  'Siemert Road',
+  'Queen Street',
+  'Roberts Avenue',
+  'Marlboro Drive',
 ] as const;
 
 /** Suburbs with approximate centres: 25 of them, chosen by the seed, become the hot spots. */
 const SUBURBS: ReadonlyArray<readonly [name: string, lon: number, lat: number]> = [
-  ['Alexandra', 28.105, -26.105], ['Bryanston', 28.02, -26.055], ['Braamfontein', 28.035, -26.193],
-  ['Diepkloof', 27.955, -26.25], ['Fordsburg', 28.02, -26.205], ['Fourways', 28.01, -26.015],
-  ['Greenside', 28.01, -26.145], ['Hillbrow', 28.048, -26.19], ['Houghton', 28.06, -26.16],
-  ['Kensington', 28.1, -26.19], ['Killarney', 28.057, -26.167], ['Lenasia', 27.835, -26.32],
-  ['Linden', 27.995, -26.135], ['Mayfair', 28.01, -26.2], ['Melville', 28.008, -26.177],
-  ['Midrand', 28.125, -25.995], ['Northcliff', 27.965, -26.14], ['Observatory', 28.08, -26.18],
-  ['Orange Grove', 28.085, -26.155], ['Orlando East', 27.925, -26.235], ['Parkhurst', 28.018, -26.138],
-  ['Parktown', 28.04, -26.178], ['Randburg', 27.995, -26.095], ['Roodepoort', 27.87, -26.16],
-  ['Rosebank', 28.042, -26.146], ['Rosettenville', 28.055, -26.245], ['Sandton', 28.057, -26.107],
-  ['Sunninghill', 28.07, -26.035], ['Troyeville', 28.07, -26.195], ['Turffontein', 28.04, -26.24],
-  ['Westdene', 27.99, -26.18], ['Yeoville', 28.065, -26.183], ['Bezuidenhout Valley', 28.095, -26.18],
-  ['Emmarentia', 28.01, -26.16], ['Florida', 27.915, -26.175], ['Honeydew', 27.925, -26.075],
-  ['Jabavu', 27.875, -26.25], ['Meadowlands', 27.895, -26.215], ['Protea Glen', 27.815, -26.275],
+  ['Alexandra', 28.105, -26.105],
+  ['Bryanston', 28.02, -26.055],
+  ['Braamfontein', 28.035, -26.193],
+  ['Diepkloof', 27.955, -26.25],
+  ['Fordsburg', 28.02, -26.205],
+  ['Fourways', 28.01, -26.015],
+  ['Greenside', 28.01, -26.145],
+  ['Hillbrow', 28.048, -26.19],
+  ['Houghton', 28.06, -26.16],
+  ['Kensington', 28.1, -26.19],
+  ['Killarney', 28.057, -26.167],
+  ['Lenasia', 27.835, -26.32],
+  ['Linden', 27.995, -26.135],
+  ['Mayfair', 28.01, -26.2],
+  ['Melville', 28.008, -26.177],
+  ['Midrand', 28.125, -25.995],
+  ['Northcliff', 27.965, -26.14],
+  ['Observatory', 28.08, -26.18],
+  ['Orange Grove', 28.085, -26.155],
+  ['Orlando East', 27.925, -26.235],
+  ['Parkhurst', 28.018, -26.138],
+  ['Parktown', 28.04, -26.178],
+  ['Randburg', 27.995, -26.095],
+  ['Roodepoort', 27.87, -26.16],
+  ['Rosebank', 28.042, -26.146],
+  ['Rosettenville', 28.055, -26.245],
+  ['Sandton', 28.057, -26.107],
+  ['Sunninghill', 28.07, -26.035],
+  ['Troyeville', 28.07, -26.195],
+  ['Turffontein', 28.04, -26.24],
+  ['Westdene', 27.99, -26.18],
+  ['Yeoville', 28.065, -26.183],
+  ['Bezuidenhout Valley', 28.095, -26.18],
+  ['Emmarentia', 28.01, -26.16],
+  ['Florida', 27.915, -26.175],
+  ['Honeydew', 27.925, -26.075],
+  ['Jabavu', 27.875, -26.25],
+  ['Meadowlands', 27.895, -26.215],
+  ['Protea Glen', 27.815, -26.275],
   ['Zandspruit', 27.935, -26.045],
 ];
 
 const FIRST_NAMES = [
-  'Thandi', 'Sipho', 'Lerato', 'Thabo', 'Nomvula', 'Bongani', 'Pieter', 'Annelie', 'Johan', 'Marike',
-  'Kagiso', 'Palesa', 'Zanele', 'Mandla', 'Priya', 'Rajesh', 'Fatima', 'Yusuf', 'Sarah', 'David',
-  'Nokuthula', 'Tshepo', 'Karabo', 'Lindiwe', 'Elsabé', 'Willem', 'Riaan', 'Chantelle', 'Themba', 'Ayanda',
+  'Thandi',
+  'Sipho',
+  'Lerato',
+  'Thabo',
+  'Nomvula',
+  'Bongani',
+  'Pieter',
+  'Annelie',
+  'Johan',
+  'Marike',
+  'Kagiso',
+  'Palesa',
+  'Zanele',
+  'Mandla',
+  'Priya',
+  'Rajesh',
+  'Fatima',
+  'Yusuf',
+  'Sarah',
+  'David',
+  'Nokuthula',
+  'Tshepo',
+  'Karabo',
+  'Lindiwe',
+  'Elsabé',
+  'Willem',
+  'Riaan',
+  'Chantelle',
+  'Themba',
+  'Ayanda',
 ] as const;
 const SURNAMES = [
-  'Nkosi', 'Dlamini', 'Mokoena', 'Naidoo', 'van der Merwe', 'Botha', 'Pretorius', 'Mahlangu', 'Khumalo',
-  'Molefe', 'Smith', 'Pillay', 'Ndlovu', 'Sithole', 'Coetzee', 'du Plessis', 'Mthembu', 'Venter', 'Zulu',
-  'Moloi', 'Maseko', 'Govender', 'Jacobs', 'Williams', 'Abrahams', 'Nel', 'Radebe', 'Mabaso', 'Steyn', 'Patel',
+  'Nkosi',
+  'Dlamini',
+  'Mokoena',
+  'Naidoo',
+  'van der Merwe',
+  'Botha',
+  'Pretorius',
+  'Mahlangu',
+  'Khumalo',
+  'Molefe',
+  'Smith',
+  'Pillay',
+  'Ndlovu',
+  'Sithole',
+  'Coetzee',
+  'du Plessis',
+  'Mthembu',
+  'Venter',
+  'Zulu',
+  'Moloi',
+  'Maseko',
+  'Govender',
+  'Jacobs',
+  'Williams',
+  'Abrahams',
+  'Nel',
+  'Radebe',
+  'Mabaso',
+  'Steyn',
+  'Patel',
 ] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -353,7 +597,6 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const crockford20 = (v: string) =>
   [15, 10, 5, 0].map((shift) => `substr('${CROCKFORD}', ((${v} >> ${shift}) & 31)::int + 1, 1)`).join(' || ');
 
-
 /** hash keys: seed × 4096 + k, so that the streams of two seeds never share a key */
 const key = (k: number) => `($1::bigint + ${k})`;
 const HASHES = 16;
@@ -384,7 +627,7 @@ function cumulativeCase(column: string, weights: readonly number[]): string {
  * look random. 40 bits = 8 Crockford characters. Uniform points in a hot spot's disc come from
  * rejection sampling (first of four candidates inside the unit disc), which needs no sin/cos.
  */
-export function incidentBatchSql(options: { communities: boolean; onlyMissing: boolean }): string {
+function incidentBatchSql(options: { communities: boolean; onlyMissing: boolean }): string {
   const hashes = Array.from({ length: HASHES }, (_, i) => `hashint8extended(g.n, ${key(i + 1)}) AS h${i + 1}`);
   const candidates = [3, 4, 5, 6].map(
     (h, i) => `2 * ${unit(hi(`h${h}`))} - 1 AS a${i + 1}, 2 * ${unit(lo(`h${h}`))} - 1 AS b${i + 1}`,
@@ -446,7 +689,10 @@ WITH ins AS (
           r0 # (hashint8extended(r1, ${roundKey(2)}) & ${M20}) AS r2,
           CASE WHEN ${inDisc(1)} THEN 1 WHEN ${inDisc(2)} THEN 2 WHEN ${inDisc(3)} THEN 3
                WHEN ${inDisc(4)} THEN 4 ELSE 0 END AS pick_disc,
-          ${cumulativeCase('category_pm', SEED_CATEGORIES.map((c) => c.permille))} AS category_i,
+          ${cumulativeCase(
+            'category_pm',
+            SEED_CATEGORIES.map((c) => c.permille),
+          )} AS category_i,
           CASE WHEN status_pc < 40 THEN 1 WHEN status_pc < 60 THEN 2 WHEN status_pc < 80 THEN 3
                WHEN status_pc < 95 THEN 4 ELSE 5 END AS status_i,
           to_timestamp(${ANCHOR_EPOCH} - created_s) AS created_at
@@ -550,7 +796,8 @@ export async function seedIncidents(db: Database, options: SeedOptions): Promise
     throw new RangeError(`seed must be a whole number from 0 to ${2 ** 31 - 1}, got ${options.seed}`);
   }
   const batchSize = options.batchSize ?? (db.kind === 'postgres' ? 50_000 : 10_000);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive whole number');
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new RangeError('batchSize must be a positive whole number');
 
   // Categories by slug, in SEED_CATEGORIES order: the SQL indexes this array.
   const slugs = SEED_CATEGORIES.map((c) => c.slug);

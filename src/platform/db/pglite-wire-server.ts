@@ -166,7 +166,9 @@ export class PGliteWireServer {
       for (const message of messages) {
         await this.options.db.execProtocolRawStream(new Uint8Array(message), {
           onRawData: (chunk: Uint8Array) => {
-            if (!socket.destroyed) socket.write(chunk);
+            // The chunk is a view into PGlite's memory, reused as soon as this returns: copy it,
+            // or a large result is overwritten before the socket sends it.
+            if (!socket.destroyed) socket.write(Buffer.from(chunk));
           },
         });
       }

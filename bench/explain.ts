@@ -1,0 +1,82 @@
+/**
+ * Prints EXPLAIN (ANALYZE, BUFFERS) for the exact SQL the API runs on its hot paths, against a
+ * seeded database: `DATABASE_URL=… npx tsx bench/explain.ts` (or DATA_DIR=… for embedded).
+ * The repository functions run unchanged; a wrapper turns each statement into an EXPLAIN.
+ */
+import { loadConfig } from '../src/config.js';
+import type { Queryable, QueryResult, Sql } from '../src/platform/db/database.js';
+import { openDatabase } from '../src/platform/db/open.js';
+import * as incidents from '../src/modules/incidents/incidents.repository.js';
+import { visibility } from '../src/modules/incidents/incidents.policy.js';
+import { ANONYMOUS } from '../src/modules/identity/actor.js';
+
+const config = loadConfig();
+const db = await openDatabase(config, console);
+
+function explaining(label: string): Queryable {
+  return {
+    async query<R extends object>(sql: Sql): Promise<QueryResult<R>> {
+      const { rows } = await db.query<{ 'QUERY PLAN': string }>({
+        text: `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql.text}`,
+        values: sql.values,
+      });
+      process.stdout.write(`\n### ${label}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
+      return { rows: [], rowCount: 0 };
+    },
+  };
+}
+
+const base: incidents.ListFilter = {
+  near: null,
+  bbox: null,
+  statuses: null,
+  categorySlugs: null,
+  priorities: null,
+  q: null,
+  communityId: null,
+  since: null,
+  until: null,
+  reporterId: null,
+  assigneeId: null,
+  visibility: visibility(ANONYMOUS),
+  sort: '-createdAt',
+  after: null,
+  limit: 51,
+};
+
+const { rows: sample } = await db.query<{ id: string; reference: string; reporter_id: string }>({
+  text: 'SELECT id, reference, reporter_id FROM incidents ORDER BY id LIMIT 1 OFFSET 5000',
+});
+const one = sample[0];
+if (!one) throw new Error('seed the database first: npm run cli -- seed --incidents 1000000');
+// warm the caches so the plans show steady-state timings
+for (let i = 0; i < 2; i++) {
+  await incidents.listIncidents(db, { ...base, near: { lon: 28.0473, lat: -26.2041, radius: 1000 }, statuses: ['reported', 'acknowledged'], sort: 'distance' });
+}
+
+await incidents.findIncidentById(explaining('W3 GET /incidents/:id (by id)'), one.id);
+await incidents.findIncidentByReference(explaining('GET /incidents/:reference'), one.reference);
+await incidents.listIncidents(explaining('W2 near=28.0473,-26.2041 radius=1000 status=reported,acknowledged limit=50 (nearest first)'), {
+  ...base,
+  near: { lon: 28.0473, lat: -26.2041, radius: 1000 },
+  statuses: ['reported', 'acknowledged'],
+  sort: 'distance',
+});
+await incidents.listIncidents(explaining('W4 bbox of ~2 km, limit=200 (newest first)'), {
+  ...base,
+  bbox: [28.03, -26.21, 28.05, -26.192],
+  limit: 201,
+});
+await incidents.listIncidents(explaining('list newest first, no filter (first page)'), base);
+await incidents.listIncidents(explaining('list sort=-priority status=reported'), { ...base, sort: '-priority', statuses: ['reported'] });
+await incidents.listIncidents(explaining('reporter=me (signed-in reporter)'), {
+  ...base,
+  reporterId: one.reporter_id,
+  visibility: visibility({ userId: one.reporter_id, roles: [] }),
+});
+await incidents.listIncidents(explaining('q=water (title search)'), { ...base, q: { text: 'water', reference: null } });
+const { rows: meta } = await db.query<{ n: string }>({
+  text: `EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM incidents WHERE metadata @> '{"source": "seed"}'`,
+});
+process.stdout.write(`\n### metadata containment (GIN)\n${meta.map((r) => Object.values(r)[0]).join('\n')}\n`);
+await db.close();
