@@ -51,24 +51,36 @@ const one = sample[0];
 if (!one) throw new Error('seed the database first: npm run cli -- seed --incidents 1000000');
 // warm the caches so the plans show steady-state timings
 for (let i = 0; i < 2; i++) {
-  await incidents.listIncidents(db, { ...base, near: { lon: 28.0473, lat: -26.2041, radius: 1000 }, statuses: ['reported', 'acknowledged'], sort: 'distance' });
+  await incidents.listIncidents(db, {
+    ...base,
+    near: { lon: 28.0473, lat: -26.2041, radius: 1000 },
+    statuses: ['reported', 'acknowledged'],
+    sort: 'distance',
+  });
 }
 
 await incidents.findIncidentById(explaining('W3 GET /incidents/:id (by id)'), one.id);
 await incidents.findIncidentByReference(explaining('GET /incidents/:reference'), one.reference);
-await incidents.listIncidents(explaining('W2 near=28.0473,-26.2041 radius=1000 status=reported,acknowledged limit=50 (nearest first)'), {
-  ...base,
-  near: { lon: 28.0473, lat: -26.2041, radius: 1000 },
-  statuses: ['reported', 'acknowledged'],
-  sort: 'distance',
-});
+await incidents.listIncidents(
+  explaining('W2 near=28.0473,-26.2041 radius=1000 status=reported,acknowledged limit=50 (nearest first)'),
+  {
+    ...base,
+    near: { lon: 28.0473, lat: -26.2041, radius: 1000 },
+    statuses: ['reported', 'acknowledged'],
+    sort: 'distance',
+  },
+);
 await incidents.listIncidents(explaining('W4 bbox of ~2 km, limit=200 (newest first)'), {
   ...base,
   bbox: [28.03, -26.21, 28.05, -26.192],
   limit: 201,
 });
 await incidents.listIncidents(explaining('list newest first, no filter (first page)'), base);
-await incidents.listIncidents(explaining('list sort=-priority status=reported'), { ...base, sort: '-priority', statuses: ['reported'] });
+await incidents.listIncidents(explaining('list sort=-priority status=reported'), {
+  ...base,
+  sort: '-priority',
+  statuses: ['reported'],
+});
 await incidents.listIncidents(explaining('reporter=me (signed-in reporter)'), {
   ...base,
   reporterId: one.reporter_id,

@@ -51,7 +51,7 @@ export const af: Record<MessageKey, string> = {
   'validation.bbox': 'moet MINLENGTE,MINBREEDTE,MAKSLENGTE,MAKSBREEDTE wees, met min < maks',
   'validation.radius_without_near': 'het near nodig',
   'validation.near_and_bbox': 'kan nie saam met bbox gebruik word nie',
-  'validation.distance_sort': 'sort=distance het near nodig',
+  'validation.distance_sort': 'sort=distance het near of bbox nodig',
   'validation.category_inactive': "is nie 'n aktiewe kategorie nie",
   'validation.category_missing': "is nie 'n bekende kategorie nie",
   'validation.metadata_size': 'mag hoogstens {limit} grepe JSON wees',

@@ -52,7 +52,7 @@ export const en = {
   'validation.bbox': 'must be MINLON,MINLAT,MAXLON,MAXLAT with min < max',
   'validation.radius_without_near': 'needs near',
   'validation.near_and_bbox': 'cannot be combined with bbox',
-  'validation.distance_sort': 'sort=distance needs near',
+  'validation.distance_sort': 'sort=distance needs near or bbox',
   'validation.category_inactive': 'is not an active category',
   'validation.category_missing': 'is not a known category',
   'validation.metadata_size': 'must be at most {limit} bytes of JSON',

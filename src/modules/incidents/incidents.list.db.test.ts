@@ -127,14 +127,17 @@ describe('near', () => {
 });
 
 describe('bbox and filters', () => {
-  it('lists public incidents in a box, newest first', async () => {
+  it('lists public incidents in a box, nearest the middle of the box first, or newest first', async () => {
     const [lon, lat] = CENTRE;
-    const box = [lon - 0.004, lat - 0.006, lon + 0.004, lat + 0.002].join(',');
+    // holds d50, d100, d300 (east 300 m = 0.003°) and d500 (south 500 m = 0.0045°); its middle is
+    // 0.001° south of CENTRE: d50 0.0011° from it, d100 0.0019°, d300 0.0032°, d500 0.0035°
+    const box = [lon - 0.004, lat - 0.006, lon + 0.004, lat + 0.004].join(',');
     const res = await inject({ url: `/api/v1/incidents?bbox=${box}` });
     expect(res.statusCode).toBe(200);
-    // d50, d100, d300 (east 300 m = 0.003°) and d500 (south 500 m = 0.0045°); newest first
-    expect(names(json(res))).toEqual(['d50', 'd500', 'd100', 'd300']);
+    expect(names(json(res))).toEqual(['d50', 'd100', 'd300', 'd500']);
     expect(json(res).items[0].distance).toBeUndefined();
+    const newest = await inject({ url: `/api/v1/incidents?bbox=${box}&sort=-createdAt` });
+    expect(names(json(newest))).toEqual(['d50', 'd500', 'd100', 'd300']);
   });
 
   it('filters by time, by reporter=me, and requires sign-in for "me"', async () => {
@@ -187,6 +190,7 @@ describe('cursor pagination', () => {
     ['oldest first', '/api/v1/incidents?sort=createdAt'],
     ['by priority', '/api/v1/incidents?sort=-priority'],
     ['nearest first', `/api/v1/incidents?near=${CENTRE.join(',')}&radius=50000`],
+    ['nearest the middle of a box first', `/api/v1/incidents?bbox=27.9,-26.3,28.5,-26.1`],
   ])('returns every row exactly once, %s, while inserts go on', async (_name, url) => {
     const before = await pageThrough(url, 200);
     let inserted = 0;
@@ -198,6 +202,27 @@ describe('cursor pagination', () => {
     expect(inserted).toBeGreaterThan(0);
     expect(new Set(seen).size).toBe(seen.length); // never twice
     for (const id of before) expect(seen).toContain(id); // nothing that existed is skipped
+  });
+
+  it('pages through reports at exactly the same spot in id order, each once', async () => {
+    const spot = { lon: 27.95, lat: -26.05 };
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await inject({
+        method: 'POST',
+        url: '/api/v1/incidents',
+        headers: as(RESIDENT),
+        payload: {
+          title: `Same spot ${i}`,
+          description: '',
+          categoryId: categories.pothole,
+          location: { type: 'Point', coordinates: [spot.lon, spot.lat] },
+        },
+      });
+      made.push(json(res).id);
+    }
+    const seen = await pageThrough(`/api/v1/incidents?near=${spot.lon},${spot.lat}&radius=10`, 3);
+    expect(seen).toEqual([...made].sort());
   });
 
   it('refuses a cursor made for another sort', async () => {

@@ -221,7 +221,7 @@ function sortKey(sort: repo.ListSort, row: repo.IncidentRow): repo.CursorKey {
   const created = row.created_key ?? row.created_at.toISOString();
   switch (sort) {
     case 'distance':
-      return [row.distance ?? 0, row.id];
+      return [row.sort_distance ?? 0, row.id];
     case '-priority':
       return [row.priority, created, row.id];
     default:
@@ -284,9 +284,10 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
   if (q.near !== undefined && q.bbox !== undefined)
     errors.push({ path: '/query/bbox', message: 'validation.near_and_bbox' });
 
-  const sort: repo.ListSort = q.sort ?? (q.near !== undefined ? 'distance' : '-createdAt');
-  if (sort === 'distance' && q.near === undefined)
-    errors.push({ path: '/query/sort', message: 'validation.distance_sort' });
+  // near: nearest first; bbox: nearest the middle of the box first (a map's list); else newest
+  const spatial = q.near !== undefined || q.bbox !== undefined;
+  const sort: repo.ListSort = q.sort ?? (spatial ? 'distance' : '-createdAt');
+  if (sort === 'distance' && !spatial) errors.push({ path: '/query/sort', message: 'validation.distance_sort' });
 
   const statuses = list<Status>(q.status, STATUSES, '/query/status');
   const priorities = list<Priority>(q.priority, PRIORITIES, '/query/priority');

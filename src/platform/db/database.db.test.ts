@@ -109,6 +109,16 @@ describe('transactions across pooled connections', () => {
     results.forEach((value, i) => expect(value).toBe(i % 3 === 0 ? `${i * 2}:t${i}` : `q${i}!`));
   });
 
+  it('return large results whole', async () => {
+    // ~2.5 MB in one result: on PGlite this spans many chunks of the engine's reused memory
+    const { rows } = await t.current.db.query<{ n: number; s: string }>({
+      text: `SELECT n, repeat(md5(n::text), 16) AS s FROM generate_series(1, 5000) AS n`,
+    });
+    expect(rows).toHaveLength(5000);
+    expect(rows[4999]!.n).toBe(5000);
+    expect(rows.every((r) => r.s.length === 512)).toBe(true);
+  });
+
   it('commit exactly the transactions that succeeded when many run at once', async () => {
     const { db } = t.current;
     await db.query({ text: 'CREATE TABLE tx_many (id int PRIMARY KEY)' });

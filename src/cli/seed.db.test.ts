@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { Database } from '../platform/db/database.js';
+import { useTestDatabase } from '../../test/helpers/database.js';
+import { hotSpots, SEED_BOUNDS, seedIncidents } from './seed.js';
+
+/**
+ * The synthetic data set: deterministic for a seed, with the distribution the benchmarks assume,
+ * the same on both backends. 20,000 rows keep the proportions within a percent or so.
+ */
+const t = useTestDatabase();
+const N = 20_000;
+
+async function checksum(db: Database, schema: string): Promise<string> {
+  const { rows } = await db.query<{ sum: string }>({
+    text: `SELECT md5(string_agg(concat_ws('|', id, reference, title, ST_AsText(location), status, priority, is_public,
+                   anonymous, category_id, reporter_id, created_at, updated_at), ',' ORDER BY id)) AS sum
+           FROM ${schema}.incidents`,
+  });
+  return rows[0]!.sum;
+}
+
+describe('seed', () => {
+  it(
+    'creates N incidents with the intended distribution, timeline events and 1,000 reporters',
+    { timeout: 180_000 },
+    async () => {
+      const { db, schema } = t.current;
+      const progress: number[] = [];
+      const result = await seedIncidents(db, {
+        incidents: N,
+        seed: 1,
+        batchSize: 5_000,
+        onProgress: (done) => progress.push(done),
+      });
+      expect(result.incidents).toBe(N);
+      expect(result.reporters).toBe(1000);
+      expect(progress[0]).toBe(0);
+      expect(progress[progress.length - 1]).toBe(N);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+
+      const share = async (where: string) => {
+        const { rows } = await db.query<{ p: number }>({
+          text: `SELECT (count(*) FILTER (WHERE ${where}))::float8 / count(*) AS p FROM incidents`,
+        });
+        return rows[0]!.p;
+      };
+      const near = (x: number, target: number, tolerance = 0.015) =>
+        expect(Math.abs(x - target), `${x} vs ${target}`).toBeLessThan(tolerance);
+      near(await share(`status = 'reported'`), 0.4);
+      near(await share(`status = 'acknowledged'`), 0.2);
+      near(await share(`status = 'in_progress'`), 0.2);
+      near(await share(`status = 'resolved'`), 0.15);
+      near(await share(`status = 'closed'`), 0.05);
+      near(await share(`priority = 'medium'`), 0.5);
+      near(await share(`priority = 'low'`), 0.25);
+      near(await share(`priority = 'high'`), 0.2);
+      near(await share(`priority = 'critical'`), 0.05);
+      near(await share('is_public'), 0.9);
+      const { minLon, minLat, maxLon, maxLat } = SEED_BOUNDS;
+      expect(
+        await share(
+          `ST_X(location) BETWEEN ${minLon} AND ${maxLon} AND ST_Y(location) BETWEEN ${minLat} AND ${maxLat}`,
+        ),
+      ).toBe(1);
+      expect(await share(`created_at >= '2024-01-01' AND created_at < '2026-01-01'`)).toBe(1);
+
+      // 70 % within 2 km of one of the 25 hot spots (plus the few uniform points that land in one)
+      const spots = hotSpots(1);
+      expect(spots).toHaveLength(25);
+      const inSpot = spots
+        .map(
+          (s) => `ST_DWithin(location::geography, ST_SetSRID(ST_MakePoint(${s.lon}, ${s.lat}), 4326)::geography, 2000)`,
+        )
+        .join(' OR ');
+      const hot = await share(inSpot);
+      expect(hot).toBeGreaterThan(0.69);
+      expect(hot).toBeLessThan(0.76);
+
+      const counts = await db.query<{ categories: number; reporters: number; events: number; refs: number }>({
+        text: `SELECT (SELECT count(DISTINCT category_id) FROM incidents)::int AS categories,
+                    (SELECT count(DISTINCT reporter_id) FROM incidents)::int AS reporters,
+                    (SELECT count(*) FROM incident_events WHERE type = 'created')::int AS events,
+                    (SELECT count(DISTINCT reference) FROM incidents WHERE reference ~ '^BW-[0-9A-HJKMNP-TV-Z]{8}$')::int AS refs`,
+      });
+      expect(counts.rows[0]).toEqual({ categories: 12, reporters: 1000, events: N, refs: N });
+      expect(schema).toMatch(/^t_/);
+    },
+  );
+
+  it(
+    'is deterministic: the same seed gives the same rows, again and in another database',
+    { timeout: 180_000 },
+    async () => {
+      const { db, schema } = t.current;
+      const first = await checksum(db, schema);
+      // running again adds nothing
+      expect((await seedIncidents(db, { incidents: N, seed: 1, batchSize: 5_000 })).incidents).toBe(0);
+      expect(await checksum(db, schema)).toBe(first);
+
+      const other = `${schema}_again`;
+      await db.query({ text: `CREATE SCHEMA ${other}` });
+      const again = await t.current.connect();
+      try {
+        await again.query({ text: `SET search_path TO ${other},public` });
+        const { migrate } = await import('../platform/db/migrate.js');
+        await migrate(again);
+        await seedIncidents(again, { incidents: N, seed: 1, batchSize: 5_000 });
+        expect(await checksum(again, other)).toBe(first);
+        // a different seed is a different data set
+        await again.query({ text: 'TRUNCATE incidents CASCADE' });
+        await seedIncidents(again, { incidents: 1_000, seed: 2, batchSize: 5_000 });
+        const { rows } = await again.query<{ n: number }>({
+          text: `SELECT count(*)::int AS n FROM incidents i JOIN ${schema}.incidents j USING (id)`,
+        });
+        expect(rows[0]!.n).toBe(0);
+      } finally {
+        await again.query({ text: `DROP SCHEMA ${other} CASCADE` });
+        await again.close();
+      }
+    },
+  );
+});
