@@ -70,7 +70,16 @@ await incidents.listIncidents(
     sort: 'distance',
   },
 );
-await incidents.listIncidents(explaining('W4 bbox of ~2 km, limit=200 (newest first)'), {
+await incidents.listIncidents(
+  explaining('W4 bbox of ~2 km, limit=200 (default: nearest the middle of the box first)'),
+  {
+    ...base,
+    bbox: [28.03, -26.21, 28.05, -26.192],
+    sort: 'distance',
+    limit: 201,
+  },
+);
+await incidents.listIncidents(explaining('bbox of ~2 km, limit=200, sort=-createdAt'), {
   ...base,
   bbox: [28.03, -26.21, 28.05, -26.192],
   limit: 201,

@@ -27,7 +27,7 @@ describe('config', () => {
       S3_SECRET_KEY: 'b',
       RATE_LIMITS: 'off',
     });
-    expect(config.db).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/buurtwag', poolSize: 10 });
+    expect(config.db).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/buurtwag', poolSize: 4 });
     expect(config.redis).toEqual({ url: 'redis://redis:6379' });
     expect(config.s3).toMatchObject({ bucket: 'media', region: 'us-east-1' });
     expect(config.http.host).toBe('0.0.0.0');

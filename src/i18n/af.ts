@@ -48,6 +48,7 @@ export const af: Record<MessageKey, string> = {
   'validation.latitude': 'breedtegraad moet tussen -90 en 90 wees',
   'validation.point': "moet 'n GeoJSON-punt [lengte, breedte] wees",
   'validation.near': 'moet LENGTE,BREEDTE wees',
+  'validation.near_latitude': 'breedtegraad moet tussen -85 en 85 wees',
   'validation.bbox': 'moet MINLENGTE,MINBREEDTE,MAKSLENGTE,MAKSBREEDTE wees, met min < maks',
   'validation.radius_without_near': 'het near nodig',
   'validation.near_and_bbox': 'kan nie saam met bbox gebruik word nie',

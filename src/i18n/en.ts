@@ -49,6 +49,7 @@ export const en = {
   'validation.latitude': 'latitude must be between -90 and 90',
   'validation.point': 'must be a GeoJSON Point [lon, lat]',
   'validation.near': 'must be LON,LAT',
+  'validation.near_latitude': 'latitude must be between -85 and 85',
   'validation.bbox': 'must be MINLON,MINLAT,MAXLON,MAXLAT with min < max',
   'validation.radius_without_near': 'needs near',
   'validation.near_and_bbox': 'cannot be combined with bbox',

@@ -106,6 +106,7 @@ describe('near', () => {
     ['near=abc', '/query/near'],
     ['near=28,-26,1', '/query/near'],
     ['near=200,-26', '/query/near'],
+    ['near=28,-89', '/query/near'],
     ['near=28,-26&radius=50001', '/query/radius'],
     ['near=28,-26&radius=0', '/query/radius'],
     ['radius=100', '/query/radius'],

@@ -13,9 +13,16 @@ import type { Incident } from './incidents.schemas.js';
 const BLUR_CELL_DEG = 0.00225;
 
 export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): Incident {
-  const facts = { communityId: row.community_id, reporterId: row.reporter_id, isPublic: row.is_public };
-  const exact = canSeeExactLocation(viewer, { ...facts, sensitive: row.sensitive });
-  const showReporter = canSeeReporter(viewer, { ...facts, anonymous: row.anonymous });
+  // one facts object per row: lists present up to 200 rows per request
+  const facts = {
+    communityId: row.community_id,
+    reporterId: row.reporter_id,
+    isPublic: row.is_public,
+    sensitive: row.sensitive,
+    anonymous: row.anonymous,
+  };
+  const exact = canSeeExactLocation(viewer, facts);
+  const showReporter = canSeeReporter(viewer, facts);
   const incident: Incident = {
     id: row.id,
     reference: row.reference,
@@ -37,8 +44,8 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     metadata: row.metadata,
     locationBlurred: !exact,
     version: row.version,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
   if (row.distance !== undefined && row.distance !== null) {
     // a precise distance would give a blurred location away by trilateration

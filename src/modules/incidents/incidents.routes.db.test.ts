@@ -165,6 +165,11 @@ describe('POST /incidents', () => {
     expect(json(res).errors[0]).toMatchObject({ path: '/body/categoryId', message: 'is not an active category' });
   });
 
+  it('accepts a report at the South Pole (outside the Mercator plane)', async () => {
+    const incident = await create({ location: { type: 'Point', coordinates: [0, -90] } });
+    expect(incident.location.coordinates).toEqual([0, -90]);
+  });
+
   it('accepts a metadata object just under 16 KiB', async () => {
     const incident = await create({ metadata: { blob: 'x'.repeat(16 * 1024 - 20) } });
     expect(incident.metadata.blob).toHaveLength(16 * 1024 - 20);

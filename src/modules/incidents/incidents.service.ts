@@ -218,7 +218,7 @@ export async function listIncidents(
 }
 
 function sortKey(sort: repo.ListSort, row: repo.IncidentRow): repo.CursorKey {
-  const created = row.created_key ?? row.created_at.toISOString();
+  const created = row.created_at;
   switch (sort) {
     case 'distance':
       return [row.sort_distance ?? 0, row.id];
@@ -263,7 +263,8 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
     const parsed = numbers(q.near, 2);
     if (!parsed) errors.push({ path: '/query/near', message: 'validation.near' });
     else if (Math.abs(parsed[0]!) > 180) errors.push({ path: '/query/near', message: 'validation.longitude' });
-    else if (Math.abs(parsed[1]!) > 90) errors.push({ path: '/query/near', message: 'validation.latitude' });
+    // beyond ±85° the Mercator plane that orders "nearest first" does not exist
+    else if (Math.abs(parsed[1]!) > 85) errors.push({ path: '/query/near', message: 'validation.near_latitude' });
     else near = { lon: parsed[0]!, lat: parsed[1]!, radius: q.radius ?? 1000 };
   } else if (q.radius !== undefined) {
     errors.push({ path: '/query/radius', message: 'validation.radius_without_near' });
