@@ -6,17 +6,28 @@ import type { Config } from './config.js';
 import { negotiateLang, type Lang } from './i18n/i18n.js';
 import type { Database } from './platform/db/database.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
+import { registerHardening } from './platform/http/hardening.js';
+import { registerRateLimits } from './platform/http/rate-limit.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
 import { categoryRoutes } from './modules/categories/categories.routes.js';
 import { communityRoutes } from './modules/communities/communities.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { ANONYMOUS, type Actor } from './modules/identity/actor.js';
-import { registerDevActor } from './modules/identity/dev-actor.plugin.js';
+import { registerAuthentication } from './modules/identity/authenticate.plugin.js';
+import { UserStateCache } from './modules/identity/user-state-cache.js';
+import { accountRoutes } from './modules/accounts/accounts.routes.js';
+import { AccessTokens } from './modules/accounts/tokens.js';
+import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
     lang: Lang;
+  }
+  interface FastifyInstance {
+    /** token maker and the per-node user-state cache (tests and the CLI reach them here) */
+    identity: { tokens: AccessTokens; userState: UserStateCache };
   }
 }
 
@@ -41,7 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    trustProxy: config.http.trustProxy,
+    trustProxy: config.http.trustProxy === false ? false : [...config.http.trustProxy],
     bodyLimit: 1024 * 1024,
     // Node 20 closes slow (slowloris) connections only on this check cycle
     connectionTimeout: 0,
@@ -69,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  // before any route: hardening keeps the route table for 405s and the /docs CSP
+  await registerHardening(app, { corsOrigins: [...config.http.corsOrigins] });
 
   await app.register(swagger, {
     openapi: {
@@ -80,7 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       servers: [{ url: config.http.publicUrl }],
       tags: [
+        { name: 'identity', description: 'Accounts and sign-in' },
         { name: 'incidents', description: 'Reports on the map' },
+        { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'categories', description: 'What can be reported' },
         { name: 'communities', description: 'Areas with their own staff' },
         { name: 'operations', description: 'Health and readiness' },
@@ -90,11 +105,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  if (config.devActor) registerDevActor(app, db);
+  const identity = { tokens: new AccessTokens(loadJwtSecret(config)), userState: new UserStateCache(db) };
+  app.decorate('identity', identity);
+  registerAuthentication(app, identity);
+  registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
 
   await app.register(healthRoutes, { db, isDraining: deps.isDraining ?? (() => false) });
   await app.register(
     async (api) => {
+      await api.register(accountRoutes, { db, ...identity });
+      await api.register(auditRoutes, { db });
       await api.register(categoryRoutes, { db });
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });

@@ -9,7 +9,6 @@ describe('config', () => {
     expect(config.s3).toBeNull();
     expect(config.http.port).toBe(3000);
     expect(config.jobsInProcess).toBe(true);
-    expect(config.devActor).toBe(true);
     expect(config.rateLimits).toBe(true);
     expect(Object.isFrozen(config) && Object.isFrozen(config.http)).toBe(true);
   });
@@ -18,7 +17,6 @@ describe('config', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       JWT_SECRET: 'x'.repeat(40),
-      DEV_ACTOR: 'off',
       DATABASE_URL: 'postgres://app@db:5432/buurtwag',
       REDIS_URL: 'redis://redis:6379',
       S3_ENDPOINT: 'http://minio:9000',
@@ -56,11 +54,21 @@ describe('config', () => {
     expect(error!.message).toContain('S3_ACCESS_KEY');
   });
 
-  it('refuses the development acting user and a missing JWT secret in production', () => {
+  it('reads proxies and CORS origins as lists, and refuses to trust every client', () => {
+    const config = loadConfig({
+      TRUST_PROXY: '10.0.0.0/8, loopback',
+      CORS_ORIGINS: 'https://buurtwag.example, http://localhost:5173',
+    });
+    expect(config.http.trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
+    expect(config.http.corsOrigins).toEqual(['https://buurtwag.example', 'http://localhost:5173']);
+    expect(loadConfig({}).http.trustProxy).toBe(false);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'buurtwag.example/path' })).toThrow(/CORS_ORIGINS/);
+  });
+
+  it('requires a long enough JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEV_ACTOR: 'on' })).toThrow(
-      /DEV_ACTOR/,
-    );
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).devActor).toBe(false);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwtSecret).toBe('x'.repeat(40));
   });
 });

@@ -10,8 +10,13 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly publicUrl: string;
-    /** Fastify trustProxy: behind nginx the client's address comes from X-Forwarded-For */
-    readonly trustProxy: boolean;
+    /**
+     * Proxies whose X-Forwarded-For is believed (addresses or CIDRs, or 'loopback'); false: none.
+     * Never "any": a client could then claim any address and slip past the rate limits.
+     */
+    readonly trustProxy: readonly string[] | false;
+    /** origins allowed by CORS, exact scheme://host[:port] */
+    readonly corsOrigins: readonly string[];
   };
   readonly log: { readonly level: string };
   readonly dataDir: string;
@@ -29,11 +34,6 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly jwtSecret: string | null;
   readonly rateLimits: boolean;
-  /**
-   * Development-only acting user (X-Dev-User header) until accounts land. Refused when
-   * NODE_ENV=production.
-   */
-  readonly devActor: boolean;
   /** run the job runner inside `serve` (always in embedded mode) */
   readonly jobsInProcess: boolean;
 }
@@ -70,6 +70,23 @@ export function loadConfig(env: Env = process.env): Config {
     if (['0', 'false', 'off', 'no'].includes(raw)) return false;
     problems.push(`${name} must be on or off, got "${raw}"`);
     return fallback;
+  };
+  const list = (name: string): string[] | undefined => {
+    const raw = str(name);
+    if (raw === undefined || ['off', 'false', 'no', '0'].includes(raw.toLowerCase())) return undefined;
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (name === 'TRUST_PROXY' && items.some((i) => ['on', 'true', 'yes', '1', '*'].includes(i.toLowerCase()))) {
+      problems.push('TRUST_PROXY must list the proxies (addresses, CIDRs or loopback), not trust every client');
+    }
+    if (name === 'CORS_ORIGINS') {
+      for (const origin of items)
+        if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
+          problems.push(`CORS_ORIGINS: "${origin}" is not scheme://host[:port]`);
+    }
+    return items;
   };
   const url = (name: string, protocols: string[]): string | undefined => {
     const raw = str(name);
@@ -127,13 +144,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && jwtSecret === null) problems.push('JWT_SECRET is required when NODE_ENV=production');
   if (jwtSecret !== null && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
 
-  const devActor = bool('DEV_ACTOR', !production);
-  if (production && devActor)
-    problems.push('DEV_ACTOR (the development acting user) cannot run with NODE_ENV=production');
-
   const config: Config = {
     env: appEnv,
-    http: { host, port, publicUrl, trustProxy: bool('TRUST_PROXY', false) },
+    http: { host, port, publicUrl, trustProxy: list('TRUST_PROXY') ?? false, corsOrigins: list('CORS_ORIGINS') ?? [] },
     log: { level: logLevel },
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     db: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize } : { kind: 'embedded', poolSize },
@@ -142,7 +155,6 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']) ?? null,
     jwtSecret,
     rateLimits: bool('RATE_LIMITS', true),
-    devActor,
     jobsInProcess: databaseUrl ? bool('JOBS_IN_PROCESS', false) : true,
   };
   if (problems.length > 0) throw new ConfigError(problems);

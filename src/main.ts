@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrate } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
 import { startServer, startWorker } from './server.js';
+import type { RoleGrant } from './modules/identity/actor.js';
 
 /**
  * The command line: `serve`, `worker`, `migrate`, `seed`. Every command reads the same config,
@@ -17,6 +18,11 @@ Commands:
   worker                              job runner (production)
   migrate                             apply pending database migrations
   seed --incidents N [--seed S]       deterministic synthetic incidents for demos and benchmarks
+  users create --email E --password P --name N [--role R --community ID]
+                                      create an account; prints its id as JSON
+  audit verify                        check the audit trail's hash chain (exit 1 on any break)
+  users grant|revoke --email E --role R [--community ID]
+                                      change a role (admin; moderator or responder of a community)
 `;
 
 // Graceful shutdown must finish within this, or the process exits anyway.
@@ -57,6 +63,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'seed':
       return seedCommand(config, log, rest);
+    case 'users':
+      return usersCommand(config, log, rest);
+    case 'audit': {
+      const { auditCommand } = await import('./cli/audit.js');
+      const db = await openDatabase(config, log, { applicationName: 'buurtwag-audit' });
+      try {
+        await migrate(db);
+        return await auditCommand(db, rest, {
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+        });
+      } finally {
+        await db.close();
+      }
+    }
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       return 1;
@@ -91,6 +112,62 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
     await db.close();
   }
   return 0;
+}
+
+async function usersCommand(config: Config, log: pino.Logger, args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      community: { type: 'string' },
+    },
+  });
+  const fail = (message: string) => {
+    process.stderr.write(`users ${action ?? ''}: ${message}\n`);
+    return 1;
+  };
+  if (action !== 'create' && action !== 'grant' && action !== 'revoke')
+    return fail('use users create, users grant or users revoke');
+  if (!values.email) return fail('--email is required');
+  let grant: RoleGrant | null = null;
+  if (values.role !== undefined) {
+    if (values.role === 'admin') {
+      if (values.community) return fail('admin is global: leave out --community');
+      grant = { role: 'admin', communityId: null };
+    } else if (values.role === 'moderator' || values.role === 'responder') {
+      if (!values.community || !/^[0-9a-f-]{36}$/i.test(values.community))
+        return fail(`${values.role} needs --community <community id>`);
+      grant = { role: values.role, communityId: values.community.toLowerCase() };
+    } else {
+      return fail('--role must be admin, moderator or responder');
+    }
+  }
+  if (action !== 'create' && !grant) return fail('--role is required');
+  if (action === 'create' && (!values.password || !values.name)) return fail('--password and --name are required');
+  const { createUserCli, changeRoleCli, CliError } = await import('./modules/accounts/accounts.service.js');
+  const db = await openDatabase(config, log, { applicationName: 'buurtwag-users' });
+  try {
+    await migrate(db);
+    if (grant?.communityId) {
+      const { rows } = await db.query({ text: 'SELECT 1 FROM communities WHERE id = $1', values: [grant.communityId] });
+      if (rows.length === 0) return fail(`no community ${grant.communityId}`);
+    }
+    const result =
+      action === 'create'
+        ? await createUserCli(db, { email: values.email, password: values.password!, name: values.name!, grant })
+        : await changeRoleCli(db, action, values.email, grant!);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) return fail(err.message);
+    throw err;
+  } finally {
+    await db.close();
+  }
 }
 
 function onShutdown(log: pino.Logger, close: () => Promise<void>): void {

@@ -7,6 +7,7 @@ import { openDatabase } from './platform/db/open.js';
 import { JobRunner } from './platform/jobs/jobs.js';
 import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
 import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
+import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -51,6 +52,7 @@ export function createJobRunner(db: Database, log: FastifyInstance['log']): JobR
   const jobs = new JobRunner(db, log);
   registerIncidentJobs(jobs, log);
   registerMaintenanceJobs(jobs, db, log);
+  registerAuditJobs(jobs, db, log);
   return jobs;
 }
 

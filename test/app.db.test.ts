@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { json, useTestApp } from './helpers/app.js';
+import { as, json, RESIDENT, useTestApp } from './helpers/app.js';
 
 const h = useTestApp();
 
@@ -80,7 +80,7 @@ describe('operations and documentation', () => {
     const res = await h.current.app.inject({
       method: 'POST',
       url: '/api/v1/incidents',
-      headers: { 'content-type': 'application/json', 'x-dev-user': '00000000-0000-4000-8000-000000000001' },
+      headers: { 'content-type': 'application/json', ...(await as(RESIDENT)) },
       payload: JSON.stringify({ title: 'x', description: 'y'.repeat(2 * 1024 * 1024) }),
     });
     expect(res.statusCode).toBe(413);

@@ -31,7 +31,7 @@ afterAll(() => {
 });
 
 describe('command line', () => {
-  it('migrates a new database, then finds nothing left to do', async () => {
+  it('migrates a new database, then finds nothing left to do', { timeout: 120_000 }, async () => {
     const first = await runCli(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/applied 1_core/);
@@ -60,9 +60,39 @@ describe('command line', () => {
         expect(migrate.code, migrate.stderr).toBe(0);
         expect(migrate.stdout).toContain('database is up to date');
 
+        // an account made on the command line while serve runs, then used over HTTP
+        const made = await runCli(
+          [
+            'users',
+            'create',
+            '--email',
+            'Thandi@Example.org',
+            '--password',
+            'a long and rare passphrase',
+            '--name',
+            'Thandi',
+            '--role',
+            'admin',
+          ],
+          env,
+        );
+        expect(made.code, made.stderr).toBe(0);
+        const { id } = JSON.parse(made.stdout) as { id: string };
+        const login = await fetch(`${base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'thandi@example.org', password: 'a long and rare passphrase' }),
+        });
+        expect(login.status).toBe(200);
+        const session = (await login.json()) as {
+          accessToken: string;
+          user: { id: string; roles: Array<{ role: string }> };
+        };
+        expect(session.user.id).toBe(id);
+        expect(session.user.roles.map((r) => r.role)).toEqual(['resident', 'admin']);
         const created = await fetch(`${base}/api/v1/incidents`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-dev-user': '00000000-0000-4000-8000-0000000000c1' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
           body: JSON.stringify({
             title: 'Made through the CLI test',
             description: '',
@@ -84,7 +114,7 @@ describe('command line', () => {
     },
   );
 
-  it('explains bad configuration, all of it, and exits non-zero', async () => {
+  it('explains bad configuration, all of it, and exits non-zero', { timeout: 60_000 }, async () => {
     const res = await runCli(['migrate'], { ...env, PORT: 'x', LOG_LEVEL: 'chatty', DATABASE_URL: 'mysql://nope' });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('Invalid configuration');
@@ -94,7 +124,54 @@ describe('command line', () => {
     expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('refuses unknown commands and bad arguments clearly', async () => {
+  it('manages users: create, grant, revoke, with clear refusals', { timeout: 180_000 }, async () => {
+    // with serve running, embedded commands reach its database through the socket (fast)
+    const server = await startServe(env);
+    const cli = (...args: string[]) => runCli(['users', ...args], env);
+    const made = await cli(
+      'create',
+      '--email',
+      'sipho@example.org',
+      '--password',
+      'another rare passphrase',
+      '--name',
+      'Sipho',
+    );
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).id).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await cli(
+      'create',
+      '--email',
+      'SIPHO@example.org',
+      '--password',
+      'another rare passphrase',
+      '--name',
+      'S',
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('exists already');
+    const weak = await cli('create', '--email', 'weak@example.org', '--password', 'password123', '--name', 'Weak');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('common');
+    const grant = await cli('grant', '--email', 'sipho@example.org', '--role', 'admin');
+    expect(grant.code, grant.stderr).toBe(0);
+    expect(JSON.parse(grant.stdout).changed).toBe(true);
+    const revoke = await cli('revoke', '--email', 'sipho@example.org', '--role', 'admin');
+    expect(JSON.parse(revoke.stdout).changed).toBe(true);
+    const noCommunity = await cli('grant', '--email', 'sipho@example.org', '--role', 'moderator');
+    expect(noCommunity.code).toBe(1);
+    expect(noCommunity.stderr).toContain('--community');
+    const unknown = await cli('grant', '--email', 'nobody@example.org', '--role', 'admin');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no user');
+    // every one of those changes is on the audit trail, whose chain checks out
+    const verify = await runCli(['audit', 'verify'], env);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toContain('the chain is intact');
+    expect(await stop(server.child)).toBe(0);
+  });
+
+  it('refuses unknown commands and bad arguments clearly', { timeout: 60_000 }, async () => {
     const unknown = await runCli(['frobnicate'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');

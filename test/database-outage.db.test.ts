@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { createPoolDatabase, type Database } from '../src/platform/db/database.js';
-import { as, json, RESIDENT, testConfig } from './helpers/app.js';
+import { as, bindTestApp, json, RESIDENT, testConfig } from './helpers/app.js';
 import { backend, createTestDatabase, dropTestDatabase, type TestDatabase } from './helpers/database.js';
 import { FlakyProxy } from './helpers/proxy.js';
 
@@ -50,6 +50,7 @@ beforeAll(async () => {
   }
   app = await buildApp({ config: testConfig(), db });
   await app.ready();
+  bindTestApp({ app, t });
 });
 
 afterAll(async () => {
@@ -75,7 +76,7 @@ describe('database outage', () => {
     for (const request of [
       { url: '/api/v1/categories' },
       { url: '/api/v1/incidents?near=28,-26' },
-      { method: 'POST' as const, url: '/api/v1/incidents', headers: as(RESIDENT), payload },
+      { method: 'POST' as const, url: '/api/v1/incidents', headers: await as(RESIDENT), payload },
     ]) {
       const res = await app.inject(request);
       expect(res.statusCode, res.body).toBe(503);
@@ -96,7 +97,12 @@ describe('database outage', () => {
       else await new Promise((r) => setTimeout(r, 100));
     }
     expect(recovered).toBeGreaterThan(0);
-    const created = await app.inject({ method: 'POST', url: '/api/v1/incidents', headers: as(RESIDENT), payload });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: await as(RESIDENT),
+      payload,
+    });
     expect(created.statusCode).toBe(201);
     expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
   });

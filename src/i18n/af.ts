@@ -64,6 +64,15 @@ export const af: Record<MessageKey, string> = {
   'validation.sign_in_for_me': "het 'n aangemelde gebruiker nodig",
   'validation.translations': "het 'n Engelse (en) teks nodig",
 
+  'error.email_taken.detail': "Daar bestaan reeds 'n rekening met hierdie e-posadres.",
+  'error.bad_credentials.detail': 'Die e-posadres of wagwoord is verkeerd.',
+  'error.token_invalid.detail': 'Die aanmelding het verval of is ongeldig; meld weer aan.',
+  'error.token_in_url.detail': 'Stuur tokens in die Authorization-kopreël, nooit in die URL nie.',
+  'validation.password_too_short': 'moet minstens {limit} karakters lank wees',
+  'validation.password_too_long': 'mag hoogstens {limit} karakters lank wees',
+  'validation.password_too_common': "is een van die algemeenste wagwoorde; kies 'n ander een",
+  'validation.password_wrong': 'is nie jou huidige wagwoord nie',
+
   'status.reported': 'Aangemeld',
   'status.acknowledged': 'Erken',
   'status.in_progress': 'Word aan gewerk',
@@ -75,4 +84,7 @@ export const af: Record<MessageKey, string> = {
   'priority.medium': 'Medium',
   'priority.high': 'Hoog',
   'priority.critical': 'Kritiek',
+
+  'error.method_not_allowed.title': 'Metode nie toegelaat nie',
+  'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
 };

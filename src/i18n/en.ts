@@ -65,6 +65,15 @@ export const en = {
   'validation.sign_in_for_me': 'needs a signed-in user',
   'validation.translations': 'needs an English (en) text',
 
+  'error.email_taken.detail': 'An account with this email address exists already.',
+  'error.bad_credentials.detail': 'The email address or password is wrong.',
+  'error.token_invalid.detail': 'The sign-in has expired or is not valid; sign in again.',
+  'error.token_in_url.detail': 'Send tokens in the Authorization header, never in the URL.',
+  'validation.password_too_short': 'must be at least {limit} characters',
+  'validation.password_too_long': 'must be at most {limit} characters',
+  'validation.password_too_common': 'is one of the most common passwords; choose another',
+  'validation.password_wrong': 'is not your current password',
+
   'status.reported': 'Reported',
   'status.acknowledged': 'Acknowledged',
   'status.in_progress': 'In progress',
@@ -76,6 +85,9 @@ export const en = {
   'priority.medium': 'Medium',
   'priority.high': 'High',
   'priority.critical': 'Critical',
+
+  'error.method_not_allowed.title': 'Method not allowed',
+  'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
 } as const;
 
 export type MessageKey = keyof typeof en;

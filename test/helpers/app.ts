@@ -11,7 +11,8 @@ export interface TestApp {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: '/tmp/bwt-app', ...env });
+  // rate limits off: tests make many requests from one address (the limits have their own tests)
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: '/tmp/bwt-app', RATE_LIMITS: 'off', ...env });
 }
 
 /** The real app on this file's test database; drive it with app.inject. */
@@ -23,6 +24,7 @@ export function useTestApp(env: Record<string, string> = {}): { current: TestApp
     const app = await buildApp({ config, db: t.db });
     await app.ready();
     holder.current = { app, t, config };
+    current = holder.current;
   });
   afterAll(async () => {
     if (!holder.current) return;
@@ -34,9 +36,54 @@ export function useTestApp(env: Record<string, string> = {}): { current: TestApp
 
 export const json = <T = any>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
 
-/** Development acting-user headers (until accounts exist). */
-export function as(userId: string, roles?: string): Record<string, string> {
-  return roles ? { 'x-dev-user': userId, 'x-dev-roles': roles } : { 'x-dev-user': userId };
+let current: Pick<TestApp, 'app' | 't'> | null = null;
+
+/** For files that build their own app: lets as() sign in against it. */
+export function bindTestApp(testApp: Pick<TestApp, 'app' | 't'>): void {
+  current = testApp;
+}
+
+/**
+ * Headers that sign in as `userId` with exactly `roles` ('admin', 'moderator:<communityId>',
+ * 'responder:<communityId>', comma-separated): the user and roles are written to the database
+ * and a real access token is made with the app's signing key, so every request goes through
+ * the same authentication as production.
+ */
+export async function as(userId: string, roles?: string): Promise<Record<string, string>> {
+  if (!current) throw new Error('as() needs useTestApp() in this file');
+  const { app, t } = current;
+  const db = t.db;
+  await db.query({
+    text: `INSERT INTO users (id, email, display_name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+    values: [userId, `${userId}@test.invalid`, `Test user ${userId.slice(-4)}`],
+  });
+  await db.query({ text: 'DELETE FROM user_roles WHERE user_id = $1', values: [userId] });
+  for (const grant of (roles ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean)) {
+    const [role, communityId] = grant.split(':');
+    if (communityId) {
+      // a community that exists only for this grant, far from any test data
+      await db.query({
+        text: `INSERT INTO communities (id, slug, name, boundary, area_m2)
+               VALUES ($1::uuid, 'test-' || $1::text, 'Test community', ST_Multi(ST_MakeEnvelope(170, 80, 170.001, 80.001, 4326)), 1)
+               ON CONFLICT (id) DO NOTHING`,
+        values: [communityId],
+      });
+    }
+    await db.query({
+      text: 'INSERT INTO user_roles (user_id, role, community_id) VALUES ($1, $2, $3)',
+      values: [userId, role, communityId ?? null],
+    });
+  }
+  const { rows } = await db.query<{ token_epoch: number }>({
+    text: 'SELECT token_epoch FROM users WHERE id = $1',
+    values: [userId],
+  });
+  app.identity.userState.forget(userId);
+  const { token } = await app.identity.tokens.issue(userId, rows[0]!.token_epoch);
+  return { authorization: `Bearer ${token}` };
 }
 
 export const ADMIN = '00000000-0000-4000-8000-0000000000ad';

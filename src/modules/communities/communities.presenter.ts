@@ -7,6 +7,7 @@ export function presentCommunity(row: CommunityRow): Community {
     slug: row.slug,
     name: row.name,
     parentId: row.parent_id,
+    anonymousReporting: row.anonymous_reporting,
     boundary: JSON.parse(row.boundary) as Community['boundary'],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

@@ -4,7 +4,7 @@ import { ADMIN, as, json, RESIDENT, useTestApp } from '../../../test/helpers/app
 
 const h = useTestApp();
 const inject = (options: InjectOptions) => h.current.app.inject(options);
-const admin = as(ADMIN, 'admin');
+const admin = () => as(ADMIN, 'admin');
 
 /** A square of `half` degrees around (lon, lat), as a GeoJSON Polygon. */
 function square(lon: number, lat: number, half: number) {
@@ -32,7 +32,7 @@ async function report(lon: number, lat: number) {
   const res = await inject({
     method: 'POST',
     url: '/api/v1/incidents',
-    headers: as(RESIDENT),
+    headers: await as(RESIDENT),
     payload: {
       title: 'Streetlight out',
       description: '',
@@ -45,7 +45,7 @@ async function report(lon: number, lat: number) {
 }
 
 async function createCommunity(payload: Record<string, unknown>) {
-  const res = await inject({ method: 'POST', url: '/api/v1/communities', headers: admin, payload });
+  const res = await inject({ method: 'POST', url: '/api/v1/communities', headers: await admin(), payload });
   expect(res.statusCode, res.body).toBe(201);
   return json(res);
 }
@@ -85,10 +85,10 @@ describe('communities', () => {
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).communityId).toBe(inner.id);
 
     expect(
-      (await inject({ method: 'DELETE', url: `/api/v1/communities/${outer.id}`, headers: admin })).statusCode,
+      (await inject({ method: 'DELETE', url: `/api/v1/communities/${outer.id}`, headers: await admin() })).statusCode,
     ).toBe(409);
     expect(
-      (await inject({ method: 'DELETE', url: `/api/v1/communities/${inner.id}`, headers: admin })).statusCode,
+      (await inject({ method: 'DELETE', url: `/api/v1/communities/${inner.id}`, headers: await admin() })).statusCode,
     ).toBe(204);
     expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).communityId).toBe(outer.id);
   });
@@ -110,7 +110,7 @@ describe('communities', () => {
     const res = await inject({
       method: 'PATCH',
       url: `/api/v1/communities/${c.id}`,
-      headers: admin,
+      headers: await admin(),
       payload: { boundary: square(27.9, -26.26, 0.05), name: 'Soweto North' },
     });
     expect(res.statusCode).toBe(200);
@@ -134,7 +134,7 @@ describe('communities', () => {
     const res = await inject({
       method: 'POST',
       url: '/api/v1/communities',
-      headers: admin,
+      headers: await admin(),
       payload: { slug: 'bowtie', name: 'Bow tie', boundary: bowtie },
     });
     expect(res.statusCode).toBe(400);
@@ -155,7 +155,7 @@ describe('communities', () => {
         await inject({
           method: 'POST',
           url: '/api/v1/communities',
-          headers: admin,
+          headers: await admin(),
           payload: { slug: 'open', name: 'Open', boundary: open },
         })
       ).statusCode,
@@ -166,7 +166,7 @@ describe('communities', () => {
         await inject({
           method: 'POST',
           url: '/api/v1/communities',
-          headers: admin,
+          headers: await admin(),
           payload: { slug: 'pt', name: 'Pt', boundary: point },
         })
       ).statusCode,
@@ -182,7 +182,7 @@ describe('communities', () => {
     const cycle = await inject({
       method: 'PATCH',
       url: `/api/v1/communities/${parent.id}`,
-      headers: admin,
+      headers: await admin(),
       payload: { parentId: child.id },
     });
     expect(cycle.statusCode).toBe(400);
@@ -190,7 +190,7 @@ describe('communities', () => {
     const dup = await inject({
       method: 'POST',
       url: '/api/v1/communities',
-      headers: admin,
+      headers: await admin(),
       payload: { slug: 'parent-a', name: 'A2', boundary: square(11, 11, 1) },
     });
     expect(dup.statusCode).toBe(409);
@@ -200,10 +200,10 @@ describe('communities', () => {
     const payload = { slug: 'not-allowed', name: 'No', boundary: square(0, 0, 1) };
     expect((await inject({ method: 'POST', url: '/api/v1/communities', payload })).statusCode).toBe(401);
     expect(
-      (await inject({ method: 'POST', url: '/api/v1/communities', headers: as(RESIDENT), payload })).statusCode,
+      (await inject({ method: 'POST', url: '/api/v1/communities', headers: await as(RESIDENT), payload })).statusCode,
     ).toBe(403);
     const melville = json(await inject({ url: '/api/v1/communities/melville' }));
-    const moderator = as(RESIDENT, `moderator:${melville.id}`);
+    const moderator = await as(RESIDENT, `moderator:${melville.id}`);
     expect(
       (
         await inject({
@@ -221,7 +221,7 @@ describe('communities', () => {
     const soweto = json(await inject({ url: '/api/v1/communities/soweto' }));
     const inMelville = await report(28.0, -26.17);
     const inSoweto = await report(27.9, -26.26);
-    const moderator = as(RESIDENT, `moderator:${melville.id}`);
+    const moderator = await as(RESIDENT, `moderator:${melville.id}`);
     const patch = (id: string) =>
       inject({
         method: 'PATCH',

@@ -47,7 +47,13 @@ export async function createCommunity(db: Database, actor: Actor, input: Communi
   return db.transaction(async (tx) => {
     const boundary = await checkBoundary(tx, input.boundary);
     const parentId = await checkParent(tx, input.parentId, null);
-    const row = await repo.insertCommunity(tx, { slug: input.slug, name: input.name.trim(), parentId, boundary });
+    const row = await repo.insertCommunity(tx, {
+      slug: input.slug,
+      name: input.name.trim(),
+      parentId,
+      boundary,
+      anonymousReporting: input.anonymousReporting ?? false,
+    });
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
     const moved = await repo.reassignIncidents(tx, [boundary]);
     await recordAudit(tx, {
@@ -83,6 +89,7 @@ export async function updateCommunity(
       name: patch.name?.trim() ?? current.name,
       parentId,
       boundary,
+      anonymousReporting: patch.anonymousReporting ?? current.anonymous_reporting,
     });
     if (!row) throw notFound('error.community_not_found.detail', { id });
     const moved = patch.boundary ? await repo.reassignIncidents(tx, [current.boundary, boundary]) : 0;

@@ -13,7 +13,10 @@ const Check = Type.Object({ status: Type.String(), checks: Type.Record(Type.Stri
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'The process lives', response: { 200: Check } } },
+    {
+      config: { rateLimitClass: 'none' },
+      schema: { tags: ['operations'], summary: 'The process lives', response: { 200: Check } },
+    },
     async () => ({
       status: 'ok',
       checks: {},
@@ -23,6 +26,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
   app.get(
     '/readyz',
     {
+      config: { rateLimitClass: 'none' },
       schema: {
         tags: ['operations'],
         summary: 'Every configured dependency answers',

@@ -21,7 +21,7 @@ async function create(name: string, dxM: number, dyM: number, extra: Record<stri
   const res = await inject({
     method: 'POST',
     url: '/api/v1/incidents',
-    headers: as(user),
+    headers: await as(user),
     payload: {
       title: `Incident ${name}`,
       description: `Test incident ${name}`,
@@ -70,7 +70,7 @@ describe('near', () => {
   it('includes the caller’s own private incident', async () => {
     const res = await inject({
       url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`,
-      headers: as(RESIDENT_2),
+      headers: await as(RESIDENT_2),
     });
     expect(names(json(res))).toContain('d700');
   });
@@ -78,7 +78,7 @@ describe('near', () => {
   it('shows staff everything', async () => {
     const res = await inject({
       url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`,
-      headers: as(ADMIN, 'admin'),
+      headers: await as(ADMIN, 'admin'),
     });
     expect(names(json(res))).toEqual(['d50', 'd100', 'd300', 'd500', 'd700', 'd900']);
   });
@@ -142,7 +142,7 @@ describe('bbox and filters', () => {
   });
 
   it('filters by time, by reporter=me, and requires sign-in for "me"', async () => {
-    const all = json(await inject({ url: '/api/v1/incidents?limit=200', headers: as(ADMIN, 'admin') }));
+    const all = json(await inject({ url: '/api/v1/incidents?limit=200', headers: await as(ADMIN, 'admin') }));
     const oldest = all.items[all.items.length - 1];
     const since = json(
       await inject({ url: `/api/v1/incidents?since=${encodeURIComponent(oldest.createdAt)}&limit=200` }),
@@ -150,7 +150,7 @@ describe('bbox and filters', () => {
     expect(since.items.length).toBeGreaterThan(0);
     const until = json(await inject({ url: `/api/v1/incidents?until=${encodeURIComponent(oldest.createdAt)}` }));
     expect(until.items.map((i: { id: string }) => i.id)).not.toContain(oldest.id);
-    expect(names(json(await inject({ url: '/api/v1/incidents?reporter=me', headers: as(RESIDENT_2) })))).toEqual([
+    expect(names(json(await inject({ url: '/api/v1/incidents?reporter=me', headers: await as(RESIDENT_2) })))).toEqual([
       'd700',
     ]);
     expect((await inject({ url: '/api/v1/incidents?reporter=me' })).statusCode).toBe(401);
@@ -212,7 +212,7 @@ describe('cursor pagination', () => {
       const res = await inject({
         method: 'POST',
         url: '/api/v1/incidents',
-        headers: as(RESIDENT),
+        headers: await as(RESIDENT),
         payload: {
           title: `Same spot ${i}`,
           description: '',

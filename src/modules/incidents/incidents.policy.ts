@@ -39,9 +39,14 @@ export function canSeeInternalNotes(actor: Actor, incident: IncidentFacts): bool
   return isStaffOf(actor, incident.communityId);
 }
 
-export function canCreate(actor: Actor): boolean {
-  // Signed-out reporting is a per-community setting that arrives with accounts.
-  return actor.userId !== null;
+/** Signed in; or signed out where the community of the point allows anonymous reporting. */
+export function canCreate(actor: Actor, community: { anonymousReporting: boolean } | null): boolean {
+  return actor.userId !== null || community?.anonymousReporting === true;
+}
+
+/** Title, description and location: the reporter, while nobody has acted on the report yet. */
+export function canEditContent(actor: Actor, incident: IncidentFacts & { status: string }): boolean {
+  return actor.userId !== null && incident.reporterId === actor.userId && incident.status === 'reported';
 }
 
 /** The rows a list may contain for this actor, as a predicate the repository turns into SQL. */

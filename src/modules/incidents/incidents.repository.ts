@@ -145,6 +145,40 @@ export async function updateIncident(tx: Queryable, id: string, v: IncidentUpdat
   });
 }
 
+/** The smallest community holding the point, with its reporting setting. */
+export async function communityAt(
+  db: Queryable,
+  lon: number,
+  lat: number,
+): Promise<{ id: string; anonymousReporting: boolean } | null> {
+  const { rows } = await db.query<{ id: string; anonymous_reporting: boolean }>({
+    name: 'communities.at',
+    text: `SELECT id, anonymous_reporting FROM communities
+           WHERE ST_Intersects(boundary, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+           ORDER BY area_m2 ASC, id LIMIT 1`,
+    values: [lon, lat],
+  });
+  const row = rows[0];
+  return row ? { id: row.id, anonymousReporting: row.anonymous_reporting } : null;
+}
+
+export async function updateContent(
+  tx: Queryable,
+  id: string,
+  v: { title: string; description: string; lon: number; lat: number },
+): Promise<void> {
+  await tx.query({
+    name: 'incidents.updateContent',
+    text: `WITH point AS (SELECT ST_SetSRID(ST_MakePoint($4, $5), 4326) AS geom)
+           UPDATE incidents SET title = $2, description = $3, location = point.geom,
+                  community_id = (SELECT m.id FROM communities m WHERE ST_Intersects(m.boundary, point.geom)
+                                  ORDER BY m.area_m2 ASC, m.id LIMIT 1),
+                  version = version + 1, updated_at = now()
+           FROM point WHERE incidents.id = $1`,
+    values: [id, v.title, v.description, v.lon, v.lat],
+  });
+}
+
 export async function userExists(db: Queryable, id: string): Promise<boolean> {
   const { rows } = await db.query({ name: 'users.exists', text: 'SELECT 1 FROM users WHERE id = $1', values: [id] });
   return rows.length > 0;

@@ -30,6 +30,7 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
   app.post(
     '/incidents',
     {
+      config: { rateLimitClass: 'create' },
       schema: {
         tags,
         summary: 'Report an incident',

@@ -50,6 +50,10 @@ export const IncidentPatch = Type.Object(
     assigneeId: Type.Optional(Type.Union([Uuid, Type.Null()])),
     categoryId: Type.Optional(Uuid),
     isPublic: Type.Optional(Type.Boolean()),
+    // the reporter's own fields, while the report is still `reported`
+    title: Type.Optional(Type.String({ minLength: 3, maxLength: 255 })),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    location: Type.Optional(PointInput),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -61,7 +61,10 @@ export async function createIncident(
   input: IncidentCreate,
   idempotencyKey: string | null,
 ): Promise<CreateResult> {
-  if (!policy.canCreate(ctx.actor)) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  const [pointLon, pointLat] = input.location.coordinates;
+  if (ctx.actor.userId === null && !policy.canCreate(ctx.actor, await repo.communityAt(db, pointLon, pointLat))) {
+    throw new AppError('unauthorized', 'error.unauthorized.detail');
+  }
   const metadata = (input.metadata ?? {}) as Record<string, unknown>;
   const metadataBytes = Buffer.byteLength(JSON.stringify(metadata));
   if (metadataBytes > METADATA_MAX_BYTES) {
@@ -90,7 +93,8 @@ export async function createIncident(
         lat,
         address: input.address?.trim() || null,
         reporterId: ctx.actor.userId,
-        anonymous: input.anonymous ?? false,
+        // a signed-out report has no reporter to show: it is anonymous by nature
+        anonymous: ctx.actor.userId === null ? true : (input.anonymous ?? false),
         categoryId: category.id,
         priority: input.priority ?? 'medium',
         metadata,
@@ -160,6 +164,7 @@ async function recordSideEffects(
     entityId: incidentId,
     data: auditData,
     requestId: ctx.requestId,
+    ip: ctx.clientAddress,
   });
 }
 
@@ -336,11 +341,17 @@ export async function updateIncident(
 ): Promise<Incident> {
   const row = await db.transaction(async (tx) => {
     const current = await findVisible(tx, ctx.actor, idOrReference, true);
-    if (!policy.canTriage(ctx.actor, facts(current))) {
-      throw ctx.actor.userId === null
+    const refuse = () =>
+      ctx.actor.userId === null
         ? new AppError('unauthorized', 'error.unauthorized.detail')
         : new AppError('forbidden', 'error.forbidden.detail');
-    }
+    const wantsContent = patch.title !== undefined || patch.description !== undefined || patch.location !== undefined;
+    const wantsTriage = [patch.status, patch.priority, patch.assigneeId, patch.categoryId, patch.isPublic].some(
+      (v) => v !== undefined,
+    );
+    if (wantsContent && !policy.canEditContent(ctx.actor, { ...facts(current), status: current.status }))
+      throw refuse();
+    if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refuse();
     const next: repo.IncidentUpdate = {
       status: patch.status ?? current.status,
       priority: patch.priority ?? current.priority,
@@ -374,8 +385,24 @@ export async function updateIncident(
     if (next.isPublic !== current.is_public)
       event('visibility_changed', { from: current.is_public, to: next.isPublic });
 
+    if (wantsContent) {
+      const content = {
+        title: patch.title?.trim() ?? current.title,
+        description: patch.description ?? current.description,
+        lon: patch.location?.coordinates[0] ?? current.lon,
+        lat: patch.location?.coordinates[1] ?? current.lat,
+      };
+      const changed: string[] = (['title', 'description'] as const).filter((k) => content[k] !== current[k]);
+      if (content.lon !== current.lon || content.lat !== current.lat) changed.push('location');
+      if (changed.length > 0) {
+        await repo.updateContent(tx, current.id, content);
+        // what changed, not the texts: an earlier wording may be what the reporter wanted gone
+        event('edited', { fields: changed });
+      }
+    }
+
     if (events.length === 0) return current;
-    await repo.updateIncident(tx, current.id, next);
+    if (wantsTriage) await repo.updateIncident(tx, current.id, next);
     await recordSideEffects(tx, ctx, current.id, 'incident.update', events, {
       changes: Object.fromEntries(events.map((e) => [e.type, e.data])),
     });

@@ -64,22 +64,28 @@ describe('transactions across pooled connections', () => {
     await db.query({ text: 'CREATE TABLE tx_probe (id int PRIMARY KEY, note text)' });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    let sawInside: number | undefined;
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((r) => (inserted = r));
     const writer = db.transaction(async (tx) => {
       await tx.query({ text: `INSERT INTO tx_probe VALUES (1, 'uncommitted')` });
+      inserted();
       await held;
     });
-    // give the writer time to insert, then look from another connection
-    await new Promise((r) => setTimeout(r, 50));
-    const reader = db.query<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM tx_probe' }).then((r) => {
-      sawInside = r.rows[0]!.n;
-    });
-    // On PGlite the reader waits for the writer's transaction (one session); on Postgres it
-    // reads at once. Either way it must not see the uncommitted row.
-    setTimeout(release, 50);
-    await Promise.all([writer, reader]);
-    expect(sawInside === 0 || sawInside === 1).toBe(true);
-    if (db.kind === 'postgres') expect(sawInside).toBe(0);
+    await insertedYet;
+    const read = () =>
+      db.query<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM tx_probe' }).then((r) => r.rows[0]!.n);
+    if (db.kind === 'postgres') {
+      // another connection reads at once, and must not see the uncommitted row
+      expect(await read()).toBe(0);
+      release();
+    } else {
+      // PGlite has one session: another connection waits for the transaction to end, then sees
+      // its committed row (never a half-done state)
+      const seen = read();
+      release();
+      expect(await seen).toBe(1);
+    }
+    await writer;
 
     await expect(
       db.transaction(async (tx) => {

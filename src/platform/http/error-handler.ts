@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { t, type Lang, type MessageKey } from '../../i18n/i18n.js';
 import { isConnectionError } from '../db/database.js';
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from './errors.js';
+import { methodNotAllowed } from './hardening.js';
 
 /**
  * The one place errors become HTTP responses: RFC 9457 problem+json, localized. 5xx bodies are
@@ -30,10 +31,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     sendProblem(
       request,
       reply,
-      new AppError('not_found', 'error.route_not_found.detail', {
-        method: request.method,
-        url: request.url.split('?')[0] ?? '',
-      }),
+      // a path that exists under other methods is a 405 (hardening.ts keeps the route table)
+      methodNotAllowed(app, request) ??
+        new AppError('not_found', 'error.route_not_found.detail', {
+          method: request.method,
+          url: request.url.split('?')[0] ?? '',
+        }),
     ),
   );
 }
@@ -51,6 +54,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   }
   if (error.code === 'unavailable') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  if (error.code === 'method_not_allowed') reply.header('allow', String(error.params.allow));
   return reply
     .status(error.status)
     .header('content-type', 'application/problem+json; charset=utf-8')

@@ -1,0 +1,54 @@
+import { Type, type Static } from 'typebox';
+
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: 256 });
+
+export const Register = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    displayName: Type.String({ minLength: 1, maxLength: 100 }),
+    locale: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('af')])),
+  },
+  { additionalProperties: false },
+);
+export type Register = Static<typeof Register>;
+
+export const Login = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 254 }), password: Password },
+  { additionalProperties: false },
+);
+export type Login = Static<typeof Login>;
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const PasswordChange = Type.Object(
+  { currentPassword: Password, newPassword: Password },
+  { additionalProperties: false },
+);
+
+export const RoleOut = Type.Object({
+  role: Type.String({ enum: ['resident', 'moderator', 'responder', 'admin'] }),
+  communityId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const Me = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  displayName: Type.String(),
+  locale: Type.String(),
+  roles: Type.Array(RoleOut),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type Me = Static<typeof Me>;
+
+export const Session = Type.Object({
+  user: Me,
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
+});
+export type Session = Static<typeof Session>;

@@ -1,0 +1,308 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../../platform/db/database.js';
+import { AppError, invalidField } from '../../platform/http/errors.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { RoleGrant } from '../identity/actor.js';
+import type { UserStateCache } from '../identity/user-state-cache.js';
+import * as repo from './accounts.repository.js';
+import type { Login, Me, Register, Session } from './accounts.schemas.js';
+import { checkPassword, decoyHash, hashPassword, verifyPassword, type PasswordProblem } from './passwords.js';
+import { AccessTokens, hashRefreshToken, newRefreshToken, REFRESH_TOKEN_DAYS } from './tokens.js';
+
+/**
+ * Accounts and sessions: register, sign in, refresh, sign out, change password; and the CLI's
+ * user management. Every security event goes to the audit log; no password or token ever does.
+ */
+export interface AccountsDeps {
+  db: Database;
+  tokens: AccessTokens;
+  userState: UserStateCache;
+}
+
+export interface SecurityContext {
+  requestId: string | null;
+  ip: string | null;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const PASSWORD_MESSAGES: Record<
+  PasswordProblem,
+  'validation.password_too_short' | 'validation.password_too_long' | 'validation.password_too_common'
+> = {
+  too_short: 'validation.password_too_short',
+  too_long: 'validation.password_too_long',
+  too_common: 'validation.password_too_common',
+};
+
+function requireGoodPassword(password: string, path: string): void {
+  const problem = checkPassword(password);
+  if (problem) throw invalidField(path, PASSWORD_MESSAGES[problem], { limit: problem === 'too_short' ? 10 : 256 });
+}
+
+export async function presentMe(db: Queryable, user: repo.UserRow): Promise<Me> {
+  const roles = await repo.listRoles(db, user.id);
+  return {
+    id: user.id,
+    email: user.email ?? '',
+    displayName: user.display_name,
+    locale: user.locale,
+    roles: [{ role: 'resident', communityId: null }, ...roles],
+    createdAt: user.created_at.toISOString(),
+  };
+}
+
+async function startSession(deps: AccountsDeps, tx: Queryable, user: repo.UserRow): Promise<Session> {
+  const refresh = newRefreshToken();
+  await repo.insertRefreshToken(tx, {
+    familyId: randomUUID(),
+    userId: user.id,
+    hash: refresh.hash,
+    days: REFRESH_TOKEN_DAYS,
+  });
+  const access = await deps.tokens.issue(user.id, user.token_epoch);
+  return {
+    user: await presentMe(tx, user),
+    accessToken: access.token,
+    refreshToken: refresh.token,
+    expiresIn: access.expiresIn,
+  };
+}
+
+export async function register(
+  deps: AccountsDeps,
+  input: Register,
+  lang: 'en' | 'af',
+  ctx: SecurityContext,
+): Promise<Session> {
+  requireGoodPassword(input.password, '/body/password');
+  const passwordHash = await hashPassword(input.password);
+  return deps.db.transaction(async (tx) => {
+    const user = await repo.insertUser(tx, {
+      email: normalizeEmail(input.email),
+      displayName: input.displayName.trim() || input.email,
+      locale: input.locale ?? lang,
+      passwordHash,
+    });
+    if (!user) throw new AppError('conflict', 'error.email_taken.detail');
+    await recordAudit(tx, {
+      actorId: user.id,
+      action: 'user.register',
+      entityType: 'user',
+      entityId: user.id,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    });
+    return startSession(deps, tx, user);
+  });
+}
+
+/**
+ * The same answer, and about the same time, for an unknown email and a wrong password: an
+ * unknown email still costs one argon2 verification (of a decoy hash).
+ */
+export async function login(deps: AccountsDeps, input: Login, ctx: SecurityContext): Promise<Session> {
+  const email = normalizeEmail(input.email);
+  const user = await repo.findUserByEmail(deps.db, email);
+  const ok = await verifyPassword(user?.password_hash ?? (await decoyHash()), input.password);
+  if (!user || !user.password_hash || !ok || user.banned_at) {
+    await deps.db.transaction((tx) =>
+      recordAudit(tx, {
+        actorId: null,
+        action: 'auth.login.failure',
+        entityType: 'user',
+        entityId: user?.id ?? 'unknown',
+        // who was tried, without storing the address itself
+        data: {
+          emailSha256: createHash('sha256').update(email).digest('hex'),
+          reason: user?.banned_at ? 'banned' : 'credentials',
+        },
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      }),
+    );
+    throw new AppError('unauthorized', 'error.bad_credentials.detail');
+  }
+  return deps.db.transaction(async (tx) => {
+    await recordAudit(tx, {
+      actorId: user.id,
+      action: 'auth.login.success',
+      entityType: 'user',
+      entityId: user.id,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    });
+    return startSession(deps, tx, user);
+  });
+}
+
+/** Spends a refresh token for a new pair. A spent token presented again revokes its family. */
+export async function refresh(deps: AccountsDeps, refreshToken: string, ctx: SecurityContext): Promise<Session> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const row = await repo.findRefreshToken(tx, hashRefreshToken(refreshToken));
+    if (!row || row.revoked_at || row.expired) return { ok: false as const };
+    if (row.spent_at) {
+      await repo.revokeFamily(tx, row.family_id);
+      await recordAudit(tx, {
+        actorId: row.user_id,
+        action: 'auth.refresh.reuse',
+        entityType: 'user',
+        entityId: row.user_id,
+        data: { familyId: row.family_id },
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      });
+      return { ok: false as const };
+    }
+    const user = await repo.findUserById(tx, row.user_id);
+    if (!user || user.banned_at) return { ok: false as const };
+    await repo.spendRefreshToken(tx, row.id);
+    const next = newRefreshToken();
+    await repo.insertRefreshToken(tx, {
+      familyId: row.family_id,
+      userId: user.id,
+      hash: next.hash,
+      days: REFRESH_TOKEN_DAYS,
+    });
+    const access = await deps.tokens.issue(user.id, user.token_epoch);
+    const session: Session = {
+      user: await presentMe(tx, user),
+      accessToken: access.token,
+      refreshToken: next.token,
+      expiresIn: access.expiresIn,
+    };
+    return { ok: true as const, session };
+  });
+  // the reuse revocation above must commit, so the refusal comes after the transaction
+  if (!outcome.ok) throw new AppError('unauthorized', 'error.token_invalid.detail');
+  return outcome.session;
+}
+
+/** Ends the sign-in of this refresh token, and the user's current access tokens. */
+export async function logout(deps: AccountsDeps, refreshToken: string, ctx: SecurityContext): Promise<void> {
+  const userId = await deps.db.transaction(async (tx) => {
+    const row = await repo.findRefreshToken(tx, hashRefreshToken(refreshToken));
+    if (!row) return null;
+    await repo.revokeFamily(tx, row.family_id);
+    await repo.bumpTokenEpoch(tx, row.user_id);
+    await recordAudit(tx, {
+      actorId: row.user_id,
+      action: 'auth.logout',
+      entityType: 'user',
+      entityId: row.user_id,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    });
+    return row.user_id;
+  });
+  if (userId) deps.userState.forget(userId);
+}
+
+export async function getMe(deps: AccountsDeps, userId: string | null): Promise<Me> {
+  if (!userId) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  const user = await repo.findUserById(deps.db, userId);
+  if (!user) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  return presentMe(deps.db, user);
+}
+
+export async function changePassword(
+  deps: AccountsDeps,
+  userId: string | null,
+  input: { currentPassword: string; newPassword: string },
+  ctx: SecurityContext,
+): Promise<void> {
+  if (!userId) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  const user = await repo.findUserById(deps.db, userId);
+  if (!user?.password_hash || !(await verifyPassword(user.password_hash, input.currentPassword))) {
+    throw invalidField('/body/currentPassword', 'validation.password_wrong');
+  }
+  requireGoodPassword(input.newPassword, '/body/newPassword');
+  const passwordHash = await hashPassword(input.newPassword);
+  await deps.db.transaction(async (tx) => {
+    await repo.setPassword(tx, userId, passwordHash);
+    await repo.revokeAllForUser(tx, userId);
+    await recordAudit(tx, {
+      actorId: userId,
+      action: 'user.password.change',
+      entityType: 'user',
+      entityId: userId,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    });
+  });
+  deps.userState.forget(userId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line: users create | grant | revoke
+
+export class CliError extends Error {}
+
+export async function createUserCli(
+  db: Database,
+  input: { email: string; password: string; name: string; grant: RoleGrant | null },
+): Promise<{ id: string }> {
+  const problem = checkPassword(input.password);
+  if (problem)
+    throw new CliError(`the password is ${problem.replace('_', ' ')} (at least 10 characters, not a common password)`);
+  const passwordHash = await hashPassword(input.password);
+  return db.transaction(async (tx) => {
+    const user = await repo.insertUser(tx, {
+      email: normalizeEmail(input.email),
+      displayName: input.name,
+      locale: 'en',
+      passwordHash,
+    });
+    if (!user) throw new CliError(`a user with the email ${normalizeEmail(input.email)} exists already`);
+    await recordAudit(tx, {
+      actorId: null,
+      action: 'user.create',
+      entityType: 'user',
+      entityId: user.id,
+      data: { via: 'cli' },
+    });
+    if (input.grant) await grantTx(tx, user.id, input.grant);
+    return { id: user.id };
+  });
+}
+
+async function grantTx(tx: Queryable, userId: string, grant: RoleGrant): Promise<boolean> {
+  const added = await repo.grantRole(tx, userId, grant, null);
+  await repo.bumpTokenEpoch(tx, userId);
+  await recordAudit(tx, {
+    actorId: null,
+    action: 'role.grant',
+    entityType: 'user',
+    entityId: userId,
+    after: grant,
+    data: { via: 'cli', changed: added },
+  });
+  return added;
+}
+
+export async function changeRoleCli(
+  db: Database,
+  action: 'grant' | 'revoke',
+  email: string,
+  grant: RoleGrant,
+): Promise<{ id: string; changed: boolean }> {
+  return db.transaction(async (tx) => {
+    const user = await repo.findUserByEmail(tx, normalizeEmail(email));
+    if (!user) throw new CliError(`no user with the email ${normalizeEmail(email)}`);
+    if (action === 'grant') return { id: user.id, changed: await grantTx(tx, user.id, grant) };
+    const removed = await repo.revokeRole(tx, user.id, grant);
+    // role changes end the user's access tokens, so the new powers apply at once
+    await repo.bumpTokenEpoch(tx, user.id);
+    await recordAudit(tx, {
+      actorId: null,
+      action: 'role.revoke',
+      entityType: 'user',
+      entityId: user.id,
+      before: grant,
+      data: { via: 'cli', changed: removed },
+    });
+    return { id: user.id, changed: removed };
+  });
+}
