@@ -9,6 +9,7 @@ import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHardening } from './platform/http/hardening.js';
 import { registerRateLimits } from './platform/http/rate-limit.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
+import { registerDenialAudit } from './modules/audit/audit-denials.plugin.js';
 import { categoryRoutes } from './modules/categories/categories.routes.js';
 import { communityRoutes } from './modules/communities/communities.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const identity = { tokens: new AccessTokens(loadJwtSecret(config)), userState: new UserStateCache(db) };
   app.decorate('identity', identity);
   registerAuthentication(app, identity);
+  registerDenialAudit(app, db);
   registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
 
   await app.register(healthRoutes, { db, isDraining: deps.isDraining ?? (() => false) });

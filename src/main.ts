@@ -23,6 +23,10 @@ Commands:
   audit verify                        check the audit trail's hash chain (exit 1 on any break)
   users grant|revoke --email E --role R [--community ID]
                                       change a role (admin; moderator or responder of a community)
+  users ban|unban --email E [--reason R]
+                                      end an account's sign-ins and hide its reports, or lift the ban
+  bans add|remove (--email E | --domain D) [--reason R]
+                                      the ban list: reports from these addresses stay hidden
 `;
 
 // Graceful shutdown must finish within this, or the process exits anyway.
@@ -64,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
     case 'seed':
       return seedCommand(config, log, rest);
     case 'users':
-      return usersCommand(config, log, rest);
+      return rest[0] === 'ban' || rest[0] === 'unban' ? banCommand(config, log, rest) : usersCommand(config, log, rest);
+    case 'bans':
+      return banCommand(config, log, ['list', ...rest]);
     case 'audit': {
       const { auditCommand } = await import('./cli/audit.js');
       const db = await openDatabase(config, log, { applicationName: 'buurtwag-audit' });
@@ -112,6 +118,45 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
     await db.close();
   }
   return 0;
+}
+
+async function banCommand(config: Config, log: pino.Logger, args: string[]): Promise<number> {
+  const [first, ...others] = args;
+  const [action, rest] = first === 'list' ? [others[0], others.slice(1)] : [first, others];
+  const { values } = parseArgs({
+    args: rest,
+    options: { email: { type: 'string' }, domain: { type: 'string' }, reason: { type: 'string' } },
+  });
+  const name = first === 'list' ? `bans ${action ?? ''}` : `users ${action ?? ''}`;
+  const fail = (message: string) => {
+    process.stderr.write(`${name}: ${message}\n`);
+    return 1;
+  };
+  const onList = first === 'list';
+  if (onList ? action !== 'add' && action !== 'remove' : action !== 'ban' && action !== 'unban') {
+    return fail(onList ? 'use bans add or bans remove' : 'use users ban or users unban');
+  }
+  if (onList && Boolean(values.email) === Boolean(values.domain)) return fail('give either --email or --domain');
+  if (!onList && !values.email) return fail('--email is required');
+  const { setBannedCli, changeBanListCli, CliError } = await import('./modules/accounts/accounts.service.js');
+  const db = await openDatabase(config, log, { applicationName: 'buurtwag-bans' });
+  try {
+    await migrate(db);
+    const result = onList
+      ? await changeBanListCli(db, action as 'add' | 'remove', {
+          kind: values.email ? 'email' : 'domain',
+          value: (values.email ?? values.domain)!,
+          reason: values.reason ?? null,
+        })
+      : await setBannedCli(db, values.email!, action === 'ban', values.reason ?? null);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) return fail(err.message);
+    throw err;
+  } finally {
+    await db.close();
+  }
 }
 
 async function usersCommand(config: Config, log: pino.Logger, args: string[]): Promise<number> {

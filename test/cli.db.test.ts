@@ -164,6 +164,15 @@ describe('command line', () => {
     const unknown = await cli('grant', '--email', 'nobody@example.org', '--role', 'admin');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no user');
+    const ban = await cli('ban', '--email', 'sipho@example.org', '--reason', 'abuse');
+    expect(ban.code, ban.stderr).toBe(0);
+    expect(JSON.parse(ban.stdout)).toMatchObject({ hiddenReports: 0 });
+    const list = await runCli(['bans', 'add', '--domain', 'spam.example', '--reason', 'spam'], env);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).changed).toBe(true);
+    const both = await runCli(['bans', 'add', '--domain', 'a.example', '--email', 'b@c.example'], env);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('either --email or --domain');
     // every one of those changes is on the audit trail, whose chain checks out
     const verify = await runCli(['audit', 'verify'], env);
     expect(verify.code, verify.stderr).toBe(0);

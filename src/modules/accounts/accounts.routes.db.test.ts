@@ -218,7 +218,87 @@ describe('tokens', () => {
   });
 });
 
+describe('bans', () => {
+  const reportAs = async (token: string, title: string) => {
+    const categories = json(await inject({ url: '/api/v1/categories' })).items;
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: { authorization: `Bearer ${token}` },
+      payload: {
+        title,
+        description: '',
+        categoryId: categories[0].id,
+        location: { type: 'Point', coordinates: [25.6, -33.96] },
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return json(res).id as string;
+  };
+
+  it('keeps the reports of a banned domain hidden from everyone but the reporter and staff', async () => {
+    const spammer = json(await register('deals@spam.example'));
+    const before = await reportAs(spammer.accessToken, 'Cheap watches before the ban');
+    const { changeBanListCli } = await import('./accounts.service.js');
+    const result = await changeBanListCli(h.current.t.db, 'add', {
+      kind: 'domain',
+      value: '@Spam.Example',
+      reason: 'spam',
+    });
+    expect(result).toEqual({ changed: true, hiddenReports: 1 });
+    const after = await reportAs(spammer.accessToken, 'Cheap watches after the ban');
+    for (const id of [before, after]) {
+      expect((await inject({ url: `/api/v1/incidents/${id}` })).statusCode).toBe(404);
+      expect(
+        (await inject({ url: `/api/v1/incidents/${id}`, headers: { authorization: `Bearer ${spammer.accessToken}` } }))
+          .statusCode,
+      ).toBe(200);
+      const admin = await (
+        await import('../../../test/helpers/app.js')
+      ).as('00000000-0000-4000-8000-0000000000ad', 'admin');
+      expect((await inject({ url: `/api/v1/incidents/${id}`, headers: admin })).statusCode).toBe(200);
+    }
+    const list = json(await inject({ url: '/api/v1/incidents?near=25.6,-33.96&radius=100' }));
+    expect(list.items).toEqual([]);
+  });
+
+  it('ends a banned account’s sign-ins and hides its reports', async () => {
+    const vandal = json(await register('vandal@example.org'));
+    const id = await reportAs(vandal.accessToken, 'Something rude');
+    const { setBannedCli } = await import('./accounts.service.js');
+    expect((await setBannedCli(h.current.t.db, 'VANDAL@example.org', true, 'abuse')).hiddenReports).toBe(1);
+    h.current.app.identity.userState.forget(vandal.user.id);
+    expect((await me(vandal.accessToken)).statusCode).toBe(401);
+    expect(
+      (await inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: vandal.refreshToken } }))
+        .statusCode,
+    ).toBe(401);
+    expect((await login('vandal@example.org')).statusCode).toBe(401);
+    expect((await inject({ url: `/api/v1/incidents/${id}` })).statusCode).toBe(404);
+    await setBannedCli(h.current.t.db, 'vandal@example.org', false, null);
+    expect((await login('vandal@example.org')).statusCode).toBe(200);
+  });
+});
+
 describe('audit of security events', () => {
+  it('records authorization denials with actor, route and address', async () => {
+    const session = json(await register('denied@example.org'));
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/categories',
+      headers: { authorization: `Bearer ${session.accessToken}` },
+      payload: { slug: 'nope', name: { en: 'No' } },
+    });
+    expect(res.statusCode).toBe(403);
+    const { rows } = await h.current.t.db.query<{ entity_id: string; ip: string; request_id: string }>({
+      text: `SELECT entity_id, ip, request_id FROM audit_log WHERE action = 'authz.denied' AND actor_id = $1`,
+      values: [session.user.id],
+    });
+    expect(rows).toEqual([
+      { entity_id: 'POST /api/v1/categories', ip: '127.0.0.1', request_id: res.headers['x-request-id'] },
+    ]);
+  });
+
   it('records sign-ins and failures without passwords or tokens', async () => {
     await register('audited@example.org');
     await login('audited@example.org');

@@ -306,3 +306,81 @@ export async function changeRoleCli(
     return { id: user.id, changed: removed };
   });
 }
+
+/** Bans an account (no more sign-in, tokens ended, its reports hidden) or lifts the ban. */
+export async function setBannedCli(
+  db: Database,
+  email: string,
+  banned: boolean,
+  reason: string | null,
+): Promise<{ id: string; hiddenReports: number }> {
+  return db.transaction(async (tx) => {
+    const user = await repo.findUserByEmail(tx, normalizeEmail(email));
+    if (!user) throw new CliError(`no user with the email ${normalizeEmail(email)}`);
+    await tx.query({
+      text: `UPDATE users SET banned_at = ${banned ? 'coalesce(banned_at, now())' : 'NULL'} WHERE id = $1`,
+      values: [user.id],
+    });
+    let hidden = 0;
+    if (banned) {
+      await repo.bumpTokenEpoch(tx, user.id);
+      await repo.revokeAllForUser(tx, user.id);
+      hidden = (
+        await tx.query({
+          text: 'UPDATE incidents SET hidden = true WHERE reporter_id = $1 AND NOT hidden',
+          values: [user.id],
+        })
+      ).rowCount;
+    }
+    await recordAudit(tx, {
+      actorId: null,
+      action: banned ? 'user.ban' : 'user.unban',
+      entityType: 'user',
+      entityId: user.id,
+      data: { via: 'cli', reason, hiddenReports: hidden },
+    });
+    return { id: user.id, hiddenReports: hidden };
+  });
+}
+
+/** The ban list: reports by accounts with this email, or any email of this domain, stay hidden. */
+export async function changeBanListCli(
+  db: Database,
+  action: 'add' | 'remove',
+  entry: { kind: 'email' | 'domain'; value: string; reason: string | null },
+): Promise<{ changed: boolean; hiddenReports: number }> {
+  const value = entry.value.trim().toLowerCase().replace(/^@/, '');
+  return db.transaction(async (tx) => {
+    let changed: boolean;
+    let hidden = 0;
+    if (action === 'add') {
+      changed =
+        (
+          await tx.query({
+            text: 'INSERT INTO ban_list (kind, value, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+            values: [entry.kind, value, entry.reason],
+          })
+        ).rowCount > 0;
+      hidden = (
+        await tx.query({
+          text: `UPDATE incidents i SET hidden = true FROM users u
+                 WHERE u.id = i.reporter_id AND NOT i.hidden
+                   AND (CASE WHEN $1 = 'email' THEN lower(u.email) = $2 ELSE split_part(lower(u.email), '@', 2) = $2 END)`,
+          values: [entry.kind, value],
+        })
+      ).rowCount;
+    } else {
+      changed =
+        (await tx.query({ text: 'DELETE FROM ban_list WHERE kind = $1 AND value = $2', values: [entry.kind, value] }))
+          .rowCount > 0;
+    }
+    await recordAudit(tx, {
+      actorId: null,
+      action: `banlist.${action}`,
+      entityType: 'ban_list',
+      entityId: `${entry.kind}:${value}`,
+      data: { via: 'cli', reason: entry.reason, hiddenReports: hidden },
+    });
+    return { changed, hiddenReports: hidden };
+  });
+}

@@ -8,10 +8,12 @@ export interface IncidentFacts {
   communityId: string | null;
   reporterId: string | null;
   isPublic: boolean;
+  /** kept from the public (a banned reporter's reports): staff and the reporter still see it */
+  hidden: boolean;
 }
 
 export function canView(actor: Actor, incident: IncidentFacts): boolean {
-  if (incident.isPublic) return true;
+  if (incident.isPublic && !incident.hidden) return true;
   if (actor.userId !== null && incident.reporterId === actor.userId) return true;
   return isStaffOf(actor, incident.communityId);
 }

@@ -18,6 +18,7 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     communityId: row.community_id,
     reporterId: row.reporter_id,
     isPublic: row.is_public,
+    hidden: row.hidden,
     sensitive: row.sensitive,
     anonymous: row.anonymous,
   };
@@ -59,7 +60,12 @@ function blur(deg: number): number {
 }
 
 export function presentTimelineEvent(event: TimelineEventRow, incident: IncidentRow, viewer: Actor) {
-  const facts = { communityId: incident.community_id, reporterId: incident.reporter_id, isPublic: incident.is_public };
+  const facts = {
+    communityId: incident.community_id,
+    reporterId: incident.reporter_id,
+    isPublic: incident.is_public,
+    hidden: incident.hidden,
+  };
   // The reporter's own actions would unmask an anonymous report.
   const hideActor =
     incident.anonymous &&

@@ -27,6 +27,7 @@ export interface IncidentRow {
   assignee_name: string | null;
   metadata: Record<string, unknown>;
   is_public: boolean;
+  hidden: boolean;
   requires_authority: boolean;
   version: number;
   /** RFC 3339 in UTC with microseconds, made by Postgres: exact for cursors (a JS Date keeps
@@ -45,7 +46,7 @@ const SELECT = `
          i.community_id, i.reporter_id, r.display_name AS reporter_name, i.anonymous,
          i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
-         i.metadata, i.is_public, i.requires_authority, i.version,
+         i.metadata, i.is_public, i.hidden, i.requires_authority, i.version,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
          to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
 const FROM = `
@@ -87,6 +88,7 @@ export interface IncidentInsert {
   metadata: Record<string, unknown>;
   isPublic: boolean;
   requiresAuthority: boolean;
+  hidden: boolean;
 }
 
 /**
@@ -99,12 +101,12 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
     text: `WITH point AS (SELECT ST_SetSRID(ST_MakePoint($4, $5), 4326) AS geom)
            INSERT INTO incidents (reference, title, description, location, address, community_id,
                                   reporter_id, anonymous, category_id, priority, metadata,
-                                  is_public, requires_authority)
+                                  is_public, requires_authority, hidden)
            SELECT $1, $2, $3, point.geom, $6,
                   (SELECT m.id FROM communities m
                     WHERE ST_Intersects(m.boundary, point.geom)
                     ORDER BY m.area_m2 ASC, m.id LIMIT 1),
-                  $7, $8, $9, $10, $11, $12, $13
+                  $7, $8, $9, $10, $11, $12, $13, $14
            FROM point
            ON CONFLICT (reference) DO NOTHING
            RETURNING id`,
@@ -122,6 +124,7 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
       JSON.stringify(v.metadata),
       v.isPublic,
       v.requiresAuthority,
+      v.hidden,
     ],
   });
   return rows[0]?.id ?? null;
@@ -177,6 +180,20 @@ export async function updateContent(
            FROM point WHERE incidents.id = $1`,
     values: [id, v.title, v.description, v.lon, v.lat],
   });
+}
+
+/** Is the reporter's account banned, or its email or email domain on the ban list? */
+export async function reporterIsBanned(db: Queryable, userId: string): Promise<boolean> {
+  const { rows } = await db.query<{ banned: boolean }>({
+    name: 'users.isBanned',
+    text: `SELECT u.banned_at IS NOT NULL
+                  OR EXISTS (SELECT 1 FROM ban_list b
+                             WHERE (b.kind = 'email' AND b.value = lower(u.email))
+                                OR (b.kind = 'domain' AND b.value = split_part(lower(u.email), '@', 2))) AS banned
+           FROM users u WHERE u.id = $1`,
+    values: [userId],
+  });
+  return rows[0]?.banned ?? false;
 }
 
 export async function userExists(db: Queryable, id: string): Promise<boolean> {
@@ -323,7 +340,7 @@ function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: 
 
   const v = f.visibility;
   if (v.kind === 'public') {
-    const alternatives = ['i.is_public'];
+    const alternatives = ['(i.is_public AND NOT i.hidden)'];
     if (v.orReporterId) alternatives.push(`i.reporter_id = ${param(v.orReporterId)}`);
     if (v.orCommunityIds.length > 0) alternatives.push(`i.community_id = ANY(${param(v.orCommunityIds)}::uuid[])`);
     where.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);

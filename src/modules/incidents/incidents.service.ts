@@ -100,6 +100,7 @@ export async function createIncident(
         metadata,
         isPublic: input.isPublic ?? true,
         requiresAuthority: input.requiresAuthority ?? false,
+        hidden: ctx.actor.userId !== null && (await repo.reporterIsBanned(tx, ctx.actor.userId)),
       });
     }
     const row = await repo.findIncidentById(tx, id);
@@ -196,6 +197,7 @@ const facts = (row: repo.IncidentRow): policy.IncidentFacts => ({
   communityId: row.community_id,
   reporterId: row.reporter_id,
   isPublic: row.is_public,
+  hidden: row.hidden,
 });
 
 export async function getIncident(db: Database, ctx: RequestContext, idOrReference: string): Promise<Incident> {

@@ -129,7 +129,9 @@ export function isConnectionError(err: unknown): boolean {
   if (typeof code === 'string') {
     if (code.startsWith('08')) return true; // connection exception
     if (['57P01', '57P02', '57P03', '53300'].includes(code)) return true; // shutdown, too many clients
-    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'ETIMEDOUT', 'ENOENT'].includes(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'ETIMEDOUT'].includes(code)) return true;
+    // a missing unix socket (the embedded database not running), not any missing file
+    if (code === 'ENOENT' && (err as { syscall?: unknown }).syscall === 'connect') return true;
   }
   const message = (err as { message?: unknown }).message;
   return (
