@@ -88,12 +88,13 @@ export interface IncidentInsert {
   metadata: Record<string, unknown>;
   isPublic: boolean;
   requiresAuthority: boolean;
-  hidden: boolean;
 }
 
 /**
- * Inserts and returns the new id, or null when the reference is already taken (the caller
- * retries with another). The community is the smallest one whose boundary holds the point.
+ * Inserts and returns the new id; null when the category is missing or inactive, or the
+ * reference is taken (the caller tells which, and retries a taken reference). One statement on
+ * the hot path: the category check, the smallest community holding the point, and whether the
+ * reporter is banned or on the ban list (their reports stay hidden) are all decided here.
  */
 export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<string | null> {
   const { rows } = await tx.query<{ id: string }>({
@@ -106,8 +107,14 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
                   (SELECT m.id FROM communities m
                     WHERE ST_Intersects(m.boundary, point.geom)
                     ORDER BY m.area_m2 ASC, m.id LIMIT 1),
-                  $7, $8, $9, $10, $11, $12, $13, $14
-           FROM point
+                  $7, $8, c.id, $10, $11, $12, $13,
+                  coalesce((SELECT u.banned_at IS NOT NULL OR EXISTS (
+                              SELECT 1 FROM ban_list b
+                              WHERE (b.kind = 'email' AND b.value = lower(u.email))
+                                 OR (b.kind = 'domain' AND b.value = split_part(lower(u.email), '@', 2)))
+                            FROM users u WHERE u.id = $7), false)
+           FROM point, categories c
+           WHERE c.id = $9 AND c.active
            ON CONFLICT (reference) DO NOTHING
            RETURNING id`,
     values: [
@@ -124,7 +131,6 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
       JSON.stringify(v.metadata),
       v.isPublic,
       v.requiresAuthority,
-      v.hidden,
     ],
   });
   return rows[0]?.id ?? null;
@@ -180,20 +186,6 @@ export async function updateContent(
            FROM point WHERE incidents.id = $1`,
     values: [id, v.title, v.description, v.lon, v.lat],
   });
-}
-
-/** Is the reporter's account banned, or its email or email domain on the ban list? */
-export async function reporterIsBanned(db: Queryable, userId: string): Promise<boolean> {
-  const { rows } = await db.query<{ banned: boolean }>({
-    name: 'users.isBanned',
-    text: `SELECT u.banned_at IS NOT NULL
-                  OR EXISTS (SELECT 1 FROM ban_list b
-                             WHERE (b.kind = 'email' AND b.value = lower(u.email))
-                                OR (b.kind = 'domain' AND b.value = split_part(lower(u.email), '@', 2))) AS banned
-           FROM users u WHERE u.id = $1`,
-    values: [userId],
-  });
-  return rows[0]?.banned ?? false;
 }
 
 export async function userExists(db: Queryable, id: string): Promise<boolean> {

@@ -77,10 +77,6 @@ export async function createIncident(
     if (idempotencyKey && !(await idempotency.claimKey(tx, scope, idempotencyKey, requestHash))) {
       return { replay: true as const };
     }
-    const category = await repo.findActiveCategory(tx, input.categoryId);
-    if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
-    if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
-
     const [lon, lat] = input.location.coordinates;
     let id: string | null = null;
     for (let attempt = 0; id === null; attempt++) {
@@ -95,13 +91,18 @@ export async function createIncident(
         reporterId: ctx.actor.userId,
         // a signed-out report has no reporter to show: it is anonymous by nature
         anonymous: ctx.actor.userId === null ? true : (input.anonymous ?? false),
-        categoryId: category.id,
+        categoryId: input.categoryId,
         priority: input.priority ?? 'medium',
         metadata,
         isPublic: input.isPublic ?? true,
         requiresAuthority: input.requiresAuthority ?? false,
-        hidden: ctx.actor.userId !== null && (await repo.reporterIsBanned(tx, ctx.actor.userId)),
       });
+      if (id === null && attempt === 0) {
+        // nothing inserted: a bad category, or (rarely) a reference already taken
+        const category = await repo.findActiveCategory(tx, input.categoryId);
+        if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
+        if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
+      }
     }
     const row = await repo.findIncidentById(tx, id);
     if (!row) throw new Error('incident vanished inside its own transaction');
