@@ -1,5 +1,11 @@
 import type { Queryable } from '../../platform/db/database.js';
 
+/** Where a change came from: the HTTP request, when there was one. */
+export interface AuditOrigin {
+  requestId?: string | null;
+  ip?: string | null;
+}
+
 export interface AuditEntry {
   actorId: string | null;
   action: string;

@@ -59,7 +59,10 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
       },
     },
     async (request, reply) => {
-      const row = await service.createCategory(db, request.actor, request.body);
+      const row = await service.createCategory(db, request.actor, request.body, {
+        requestId: request.id,
+        ip: request.ip,
+      });
       return reply
         .status(201)
         .header('location', `/api/v1/categories/${row.id}`)
@@ -87,7 +90,10 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
     },
     async (request) =>
       presentCategoryForAdmin(
-        await service.updateCategory(db, request.actor, request.params.id, request.body),
+        await service.updateCategory(db, request.actor, request.params.id, request.body, {
+          requestId: request.id,
+          ip: request.ip,
+        }),
         request.lang,
       ),
   );

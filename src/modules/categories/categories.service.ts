@@ -1,6 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit, type AuditOrigin } from '../audit/audit.repository.js';
 import type { Actor } from '../identity/actor.js';
 import { canManageCategories } from './categories.policy.js';
 import * as repo from './categories.repository.js';
@@ -20,7 +20,12 @@ export async function getCategory(db: Database, idOrSlug: string): Promise<repo.
   return row;
 }
 
-export async function createCategory(db: Database, actor: Actor, input: CategoryCreate): Promise<repo.CategoryRow> {
+export async function createCategory(
+  db: Database,
+  actor: Actor,
+  input: CategoryCreate,
+  origin: AuditOrigin = {},
+): Promise<repo.CategoryRow> {
   if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
     const row = await repo.insertCategory(tx, {
@@ -35,6 +40,7 @@ export async function createCategory(db: Database, actor: Actor, input: Category
     });
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
     await recordAudit(tx, {
+      ...origin,
       actorId: actor.userId,
       action: 'category.create',
       entityType: 'category',
@@ -50,6 +56,7 @@ export async function updateCategory(
   actor: Actor,
   id: string,
   patch: CategoryPatch,
+  origin: AuditOrigin = {},
 ): Promise<repo.CategoryRow> {
   if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
@@ -70,6 +77,7 @@ export async function updateCategory(
     });
     if (!row) throw notFound('error.category_not_found.detail', { id });
     await recordAudit(tx, {
+      ...origin,
       actorId: actor.userId,
       action: 'category.update',
       entityType: 'category',

@@ -196,6 +196,21 @@ describe('communities', () => {
     expect(dup.statusCode).toBe(409);
   });
 
+  it('put who, from where and in which request on the audit trail', async () => {
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/communities',
+      headers: await admin(),
+      payload: { slug: 'audited', name: 'Audited', boundary: square(5, 5, 0.1) },
+    });
+    expect(res.statusCode).toBe(201);
+    const { rows } = await h.current.t.db.query({
+      text: `SELECT actor_id, ip, request_id FROM audit_log WHERE action = 'community.create' AND entity_id = $1`,
+      values: [json(res).id],
+    });
+    expect(rows).toEqual([{ actor_id: ADMIN, ip: '127.0.0.1', request_id: res.headers['x-request-id'] }]);
+  });
+
   it('are managed by admins only', async () => {
     const payload = { slug: 'not-allowed', name: 'No', boundary: square(0, 0, 1) };
     expect((await inject({ method: 'POST', url: '/api/v1/communities', payload })).statusCode).toBe(401);

@@ -45,7 +45,10 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
       },
     },
     async (request, reply) => {
-      const row = await service.createCommunity(db, request.actor, request.body);
+      const row = await service.createCommunity(db, request.actor, request.body, {
+        requestId: request.id,
+        ip: request.ip,
+      });
       return reply.status(201).header('location', `/api/v1/communities/${row.id}`).send(presentCommunity(row));
     },
   );
@@ -62,7 +65,12 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
       },
     },
     async (request) =>
-      presentCommunity(await service.updateCommunity(db, request.actor, request.params.id, request.body)),
+      presentCommunity(
+        await service.updateCommunity(db, request.actor, request.params.id, request.body, {
+          requestId: request.id,
+          ip: request.ip,
+        }),
+      ),
   );
 
   app.delete(
@@ -76,7 +84,7 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
       },
     },
     async (request, reply) => {
-      await service.deleteCommunity(db, request.actor, request.params.id);
+      await service.deleteCommunity(db, request.actor, request.params.id, { requestId: request.id, ip: request.ip });
       return reply.status(204).send(null);
     },
   );

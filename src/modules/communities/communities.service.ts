@@ -1,6 +1,6 @@
 import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalidField, notFound } from '../../platform/http/errors.js';
-import { recordAudit } from '../audit/audit.repository.js';
+import { recordAudit, type AuditOrigin } from '../audit/audit.repository.js';
 import { forbiddenOrUnauthorized } from '../categories/categories.service.js';
 import type { Actor } from '../identity/actor.js';
 import { canManageCommunities } from './communities.policy.js';
@@ -42,7 +42,12 @@ async function checkParent(tx: Tx, parentId: string | null | undefined, selfId: 
   return parent.id;
 }
 
-export async function createCommunity(db: Database, actor: Actor, input: CommunityCreate): Promise<repo.CommunityRow> {
+export async function createCommunity(
+  db: Database,
+  actor: Actor,
+  input: CommunityCreate,
+  origin: AuditOrigin = {},
+): Promise<repo.CommunityRow> {
   if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
     const boundary = await checkBoundary(tx, input.boundary);
@@ -57,6 +62,7 @@ export async function createCommunity(db: Database, actor: Actor, input: Communi
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
     const moved = await repo.reassignIncidents(tx, [boundary]);
     await recordAudit(tx, {
+      ...origin,
       actorId: actor.userId,
       action: 'community.create',
       entityType: 'community',
@@ -72,6 +78,7 @@ export async function updateCommunity(
   actor: Actor,
   id: string,
   patch: CommunityPatch,
+  origin: AuditOrigin = {},
 ): Promise<repo.CommunityRow> {
   if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
   return db.transaction(async (tx) => {
@@ -94,6 +101,7 @@ export async function updateCommunity(
     if (!row) throw notFound('error.community_not_found.detail', { id });
     const moved = patch.boundary ? await repo.reassignIncidents(tx, [current.boundary, boundary]) : 0;
     await recordAudit(tx, {
+      ...origin,
       actorId: actor.userId,
       action: 'community.update',
       entityType: 'community',
@@ -104,7 +112,7 @@ export async function updateCommunity(
   });
 }
 
-export async function deleteCommunity(db: Database, actor: Actor, id: string): Promise<void> {
+export async function deleteCommunity(db: Database, actor: Actor, id: string, origin: AuditOrigin = {}): Promise<void> {
   if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
   await db.transaction(async (tx) => {
     const current = await repo.findCommunity(tx, id, true);
@@ -113,6 +121,7 @@ export async function deleteCommunity(db: Database, actor: Actor, id: string): P
     await repo.deleteCommunity(tx, current.id);
     const moved = await repo.reassignIncidents(tx, [current.boundary]);
     await recordAudit(tx, {
+      ...origin,
       actorId: actor.userId,
       action: 'community.delete',
       entityType: 'community',
