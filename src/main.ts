@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Database } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
 import { startServer, startWorker } from './server.js';
@@ -139,20 +140,35 @@ async function banCommand(config: Config, log: pino.Logger, args: string[]): Pro
   if (onList && Boolean(values.email) === Boolean(values.domain)) return fail('give either --email or --domain');
   if (!onList && !values.email) return fail('--email is required');
   const { setBannedCli, changeBanListCli, CliError } = await import('./modules/accounts/accounts.service.js');
-  const db = await openDatabase(config, log, { applicationName: 'buurtwag-bans' });
-  try {
-    await migrate(db);
-    const result = onList
-      ? await changeBanListCli(db, action as 'add' | 'remove', {
+  return withAccountsDb(config, log, 'buurtwag-bans', fail, CliError, async (db) =>
+    onList
+      ? changeBanListCli(db, action as 'add' | 'remove', {
           kind: values.email ? 'email' : 'domain',
           value: (values.email ?? values.domain)!,
           reason: values.reason ?? null,
         })
-      : await setBannedCli(db, values.email!, action === 'ban', values.reason ?? null);
+      : setBannedCli(db, values.email!, action === 'ban', values.reason ?? null),
+  );
+}
+
+/** Opens the database for an account command, prints its result as JSON, turns refusals into exit 1. */
+async function withAccountsDb(
+  config: Config,
+  log: pino.Logger,
+  applicationName: string,
+  fail: (message: string) => number,
+  refusal: new (...args: never[]) => Error,
+  run: (db: Database) => Promise<object | number>,
+): Promise<number> {
+  const db = await openDatabase(config, log, { applicationName });
+  try {
+    await migrate(db);
+    const result = await run(db);
+    if (typeof result === 'number') return result;
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof CliError) return fail(err.message);
+    if (err instanceof refusal) return fail(err.message);
     throw err;
   } finally {
     await db.close();
@@ -194,25 +210,15 @@ async function usersCommand(config: Config, log: pino.Logger, args: string[]): P
   if (action !== 'create' && !grant) return fail('--role is required');
   if (action === 'create' && (!values.password || !values.name)) return fail('--password and --name are required');
   const { createUserCli, changeRoleCli, CliError } = await import('./modules/accounts/accounts.service.js');
-  const db = await openDatabase(config, log, { applicationName: 'buurtwag-users' });
-  try {
-    await migrate(db);
+  return withAccountsDb(config, log, 'buurtwag-users', fail, CliError, async (db) => {
     if (grant?.communityId) {
       const { rows } = await db.query({ text: 'SELECT 1 FROM communities WHERE id = $1', values: [grant.communityId] });
       if (rows.length === 0) return fail(`no community ${grant.communityId}`);
     }
-    const result =
-      action === 'create'
-        ? await createUserCli(db, { email: values.email, password: values.password!, name: values.name!, grant })
-        : await changeRoleCli(db, action, values.email, grant!);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof CliError) return fail(err.message);
-    throw err;
-  } finally {
-    await db.close();
-  }
+    return action === 'create'
+      ? createUserCli(db, { email: values.email!, password: values.password!, name: values.name!, grant })
+      : changeRoleCli(db, action, values.email!, grant!);
+  });
 }
 
 function onShutdown(log: pino.Logger, close: () => Promise<void>): void {

@@ -43,22 +43,25 @@ export interface CategoryWrite {
   sortOrder: number;
 }
 
+/** The written columns, in the order both statements number them. */
+const writeValues = (c: CategoryWrite): unknown[] => [
+  c.slug,
+  JSON.stringify(c.name),
+  JSON.stringify(c.description),
+  c.icon,
+  c.color,
+  c.active,
+  c.sensitive,
+  c.sortOrder,
+];
+
 export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<CategoryRow | null> {
   const { rows } = await db.query<CategoryRow>({
     text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (slug) DO NOTHING
            RETURNING ${COLUMNS}`,
-    values: [
-      c.slug,
-      JSON.stringify(c.name),
-      JSON.stringify(c.description),
-      c.icon,
-      c.color,
-      c.active,
-      c.sensitive,
-      c.sortOrder,
-    ],
+    values: writeValues(c),
   });
   return rows[0] ?? null;
 }
@@ -69,17 +72,7 @@ export async function updateCategory(db: Queryable, id: string, c: CategoryWrite
                   active = $7, sensitive = $8, sort_order = $9, updated_at = now()
            WHERE id = $1
            RETURNING ${COLUMNS}`,
-    values: [
-      id,
-      c.slug,
-      JSON.stringify(c.name),
-      JSON.stringify(c.description),
-      c.icon,
-      c.color,
-      c.active,
-      c.sensitive,
-      c.sortOrder,
-    ],
+    values: [id, ...writeValues(c)],
   });
   return rows[0] ?? null;
 }
