@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+// `node --import tsx`, not the tsx binary: one process, so signals reach the server itself
+// rather than a wrapper that relays them (and may exit 143 before the server has shut down)
+const NODE_ARGS = ['--import', 'tsx'];
 const MAIN = path.join(ROOT, 'src/main.ts');
 
 export interface CliResult {
@@ -15,7 +17,10 @@ export interface CliResult {
 /** Runs `buurtwag <args>` as a child process with exactly the given environment (plus PATH). */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -45,7 +50,7 @@ export function startServe(
   timeoutMs = 120_000,
 ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, 'serve'], {
+    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, 'serve'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', PORT: '0' },
     });
