@@ -78,10 +78,10 @@ export async function createIncident(
       return { replay: true as const };
     }
     const [lon, lat] = input.location.coordinates;
-    let id: string | null = null;
-    for (let attempt = 0; id === null; attempt++) {
+    let row: repo.IncidentRow | null = null;
+    for (let attempt = 0; row === null; attempt++) {
       if (attempt === 5) throw new Error('could not find a free incident reference');
-      id = await repo.insertIncident(tx, {
+      row = await repo.insertIncident(tx, {
         reference: newReference(),
         title: input.title.trim(),
         description: input.description,
@@ -97,15 +97,13 @@ export async function createIncident(
         isPublic: input.isPublic ?? true,
         requiresAuthority: input.requiresAuthority ?? false,
       });
-      if (id === null && attempt === 0) {
+      if (row === null && attempt === 0) {
         // nothing inserted: a bad category, or (rarely) a reference already taken
         const category = await repo.findActiveCategory(tx, input.categoryId);
         if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
         if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
       }
     }
-    const row = await repo.findIncidentById(tx, id);
-    if (!row) throw new Error('incident vanished inside its own transaction');
     await recordSideEffects(tx, ctx, row.id, 'incident.create', [
       {
         incidentId: row.id,
