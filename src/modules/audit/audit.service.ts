@@ -1,6 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
-import { AppError, invalid, type FieldError } from '../../platform/http/errors.js';
-import type { Actor } from '../identity/actor.js';
+import { invalid, type FieldError } from '../../platform/http/errors.js';
+import { refusal, type Actor } from '../identity/actor.js';
 import { canReadAudit } from './audit.policy.js';
 import { presentAuditRecord } from './audit.presenter.js';
 import * as repo from './audit.repository.js';
@@ -22,11 +22,7 @@ export function decodeAuditCursor(cursor: string): string | null {
 }
 
 export async function listAudit(db: Database, actor: Actor, query: AuditListQuery): Promise<AuditList> {
-  if (!canReadAudit(actor)) {
-    throw actor.userId === null
-      ? new AppError('unauthorized', 'error.unauthorized.detail')
-      : new AppError('forbidden', 'error.forbidden.detail');
-  }
+  if (!canReadAudit(actor)) throw refusal(actor);
   const errors: FieldError[] = [];
   let beforeId: string | undefined;
   if (query.cursor !== undefined) {

@@ -1,7 +1,7 @@
 import type { Database } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { recordAudit, type AuditOrigin } from '../audit/audit.repository.js';
-import type { Actor } from '../identity/actor.js';
+import { refusal, type Actor } from '../identity/actor.js';
 import { canManageCategories } from './categories.policy.js';
 import * as repo from './categories.repository.js';
 import type { CategoryCreate, CategoryPatch } from './categories.schemas.js';
@@ -26,7 +26,7 @@ export async function createCategory(
   input: CategoryCreate,
   origin: AuditOrigin = {},
 ): Promise<repo.CategoryRow> {
-  if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
+  if (!canManageCategories(actor)) throw refusal(actor);
   return db.transaction(async (tx) => {
     const row = await repo.insertCategory(tx, {
       slug: input.slug,
@@ -58,7 +58,7 @@ export async function updateCategory(
   patch: CategoryPatch,
   origin: AuditOrigin = {},
 ): Promise<repo.CategoryRow> {
-  if (!canManageCategories(actor)) throw forbiddenOrUnauthorized(actor);
+  if (!canManageCategories(actor)) throw refusal(actor);
   return db.transaction(async (tx) => {
     const current = await repo.findCategory(tx, id);
     if (!current) throw notFound('error.category_not_found.detail', { id });
@@ -86,10 +86,4 @@ export async function updateCategory(
     });
     return row;
   });
-}
-
-export function forbiddenOrUnauthorized(actor: Actor): AppError {
-  return actor.userId === null
-    ? new AppError('unauthorized', 'error.unauthorized.detail')
-    : new AppError('forbidden', 'error.forbidden.detail');
 }

@@ -1,8 +1,7 @@
 import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalidField, notFound } from '../../platform/http/errors.js';
 import { recordAudit, type AuditOrigin } from '../audit/audit.repository.js';
-import { forbiddenOrUnauthorized } from '../categories/categories.service.js';
-import type { Actor } from '../identity/actor.js';
+import { refusal, type Actor } from '../identity/actor.js';
 import { canManageCommunities } from './communities.policy.js';
 import * as repo from './communities.repository.js';
 import type { CommunityCreate, CommunityPatch } from './communities.schemas.js';
@@ -48,7 +47,7 @@ export async function createCommunity(
   input: CommunityCreate,
   origin: AuditOrigin = {},
 ): Promise<repo.CommunityRow> {
-  if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
+  if (!canManageCommunities(actor)) throw refusal(actor);
   return db.transaction(async (tx) => {
     const boundary = await checkBoundary(tx, input.boundary);
     const parentId = await checkParent(tx, input.parentId, null);
@@ -80,7 +79,7 @@ export async function updateCommunity(
   patch: CommunityPatch,
   origin: AuditOrigin = {},
 ): Promise<repo.CommunityRow> {
-  if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
+  if (!canManageCommunities(actor)) throw refusal(actor);
   return db.transaction(async (tx) => {
     const current = await repo.findCommunity(tx, id, true);
     if (!current) throw notFound('error.community_not_found.detail', { id });
@@ -113,7 +112,7 @@ export async function updateCommunity(
 }
 
 export async function deleteCommunity(db: Database, actor: Actor, id: string, origin: AuditOrigin = {}): Promise<void> {
-  if (!canManageCommunities(actor)) throw forbiddenOrUnauthorized(actor);
+  if (!canManageCommunities(actor)) throw refusal(actor);
   await db.transaction(async (tx) => {
     const current = await repo.findCommunity(tx, id, true);
     if (!current) throw notFound('error.community_not_found.detail', { id });

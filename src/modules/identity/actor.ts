@@ -1,3 +1,5 @@
+import { AppError } from '../../platform/http/errors.js';
+
 /**
  * Who is acting. Every service takes an explicit actor, so the HTTP layer, the CLI, jobs and
  * (later) the WebSocket and Open311 all pass through the same permission checks.
@@ -29,4 +31,11 @@ export function isStaffOf(actor: Actor, communityId: string | null): boolean {
   if (isAdmin(actor)) return true;
   if (communityId === null) return false;
   return actor.roles.some((r) => r.role !== 'admin' && r.communityId === communityId);
+}
+
+/** A refused action on something the actor may see: 401 when signed out, else 403. */
+export function refusal(actor: Actor): AppError {
+  return actor.userId === null
+    ? new AppError('unauthorized', 'error.unauthorized.detail')
+    : new AppError('forbidden', 'error.forbidden.detail');
 }

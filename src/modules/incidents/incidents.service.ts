@@ -4,7 +4,7 @@ import { AppError, invalid, invalidField, notFound, type FieldError } from '../.
 import { enqueue } from '../../platform/jobs/jobs.js';
 import type { Lang } from '../../i18n/i18n.js';
 import { recordAudit } from '../audit/audit.repository.js';
-import type { Actor } from '../identity/actor.js';
+import { refusal, type Actor } from '../identity/actor.js';
 import * as idempotency from '../idempotency/idempotency.repository.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
@@ -342,17 +342,13 @@ export async function updateIncident(
 ): Promise<Incident> {
   const row = await db.transaction(async (tx) => {
     const current = await findVisible(tx, ctx.actor, idOrReference, true);
-    const refuse = () =>
-      ctx.actor.userId === null
-        ? new AppError('unauthorized', 'error.unauthorized.detail')
-        : new AppError('forbidden', 'error.forbidden.detail');
     const wantsContent = patch.title !== undefined || patch.description !== undefined || patch.location !== undefined;
     const wantsTriage = [patch.status, patch.priority, patch.assigneeId, patch.categoryId, patch.isPublic].some(
       (v) => v !== undefined,
     );
     if (wantsContent && !policy.canEditContent(ctx.actor, { ...facts(current), status: current.status }))
-      throw refuse();
-    if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refuse();
+      throw refusal(ctx.actor);
+    if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refusal(ctx.actor);
     const next: repo.IncidentUpdate = {
       status: patch.status ?? current.status,
       priority: patch.priority ?? current.priority,
