@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
-import { negotiateLang, type Lang } from './i18n/i18n.js';
 import type { Database } from './platform/db/database.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHardening } from './platform/http/hardening.js';
@@ -13,8 +12,8 @@ import { registerDenialAudit } from './modules/audit/audit-denials.plugin.js';
 import { categoryRoutes } from './modules/categories/categories.routes.js';
 import { communityRoutes } from './modules/communities/communities.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
-import { ANONYMOUS, type Actor } from './modules/identity/actor.js';
 import { registerAuthentication } from './modules/identity/authenticate.plugin.js';
+import { registerRequestContext } from './modules/identity/request-context.plugin.js';
 import { UserStateCache } from './modules/identity/user-state-cache.js';
 import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { AccessTokens } from './modules/accounts/tokens.js';
@@ -22,10 +21,6 @@ import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    actor: Actor;
-    lang: Lang;
-  }
   interface FastifyInstance {
     /** token maker and the per-node user-state cache (tests and the CLI reach them here) */
     identity: { tokens: AccessTokens; userState: UserStateCache };
@@ -71,15 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.decorateRequest('actor', null as unknown as Actor);
-  app.decorateRequest('lang', 'en' as Lang);
-  app.addHook('onRequest', async (request, reply) => {
-    request.actor = ANONYMOUS;
-    const query = request.query as Record<string, unknown> | undefined;
-    request.lang = negotiateLang(query?.lang, request.headers['accept-language']);
-    reply.header('content-language', request.lang);
-    reply.header('x-request-id', request.id);
-  });
+  registerRequestContext(app);
   registerErrorHandling(app);
   // before any route: hardening keeps the route table for 405s and the /docs CSP
   await registerHardening(app, { corsOrigins: [...config.http.corsOrigins] });

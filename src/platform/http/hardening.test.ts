@@ -2,8 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { negotiateLang, type Lang } from '../../i18n/i18n.js';
-import { ANONYMOUS, type Actor } from '../../modules/identity/actor.js';
+import { registerRequestContext } from '../../modules/identity/request-context.plugin.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHardening } from './hardening.js';
 
@@ -12,13 +11,11 @@ const APP_ORIGIN = 'https://app.buurtwag.example';
 /** A small app wired as src/app.ts wires the real one: actor and language, one error handler, /docs. */
 async function build(corsOrigins: string[] = [APP_ORIGIN]): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  app.decorateRequest('actor', null as unknown as Actor);
-  app.decorateRequest('lang', 'en' as Lang);
+  registerRequestContext(app);
+  // stands for authentication: X-Test-User signs in as that user
   app.addHook('onRequest', async (request) => {
     const user = request.headers['x-test-user'];
-    request.actor = typeof user === 'string' ? { userId: user, roles: [] } : ANONYMOUS;
-    const query = request.query as Record<string, unknown> | undefined;
-    request.lang = negotiateLang(query?.lang, request.headers['accept-language']);
+    if (typeof user === 'string') request.actor = { userId: user, roles: [] };
   });
   registerErrorHandling(app);
   await registerHardening(app, { corsOrigins });

@@ -3,8 +3,7 @@ import net from 'node:net';
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FlakyProxy } from '../../../test/helpers/proxy.js';
-import { negotiateLang, type Lang } from '../../i18n/i18n.js';
-import { ANONYMOUS, type Actor } from '../../modules/identity/actor.js';
+import { registerRequestContext } from '../../modules/identity/request-context.plugin.js';
 import { registerErrorHandling } from './error-handler.js';
 import { clientAddress, registerRateLimits, type RateLimitPolicy, type RateLimits } from './rate-limit.js';
 
@@ -45,13 +44,11 @@ async function build(
   options: { redisUrl?: string | null; prefix?: string; enabled?: boolean; trustProxy?: string[] } = {},
 ): Promise<Built> {
   const app = Fastify({ logger: false, trustProxy: options.trustProxy ?? false });
-  app.decorateRequest('actor', null as unknown as Actor);
-  app.decorateRequest('lang', 'en' as Lang);
+  registerRequestContext(app);
+  // stands for authentication: X-Test-User signs in as that user
   app.addHook('onRequest', async (request) => {
     const user = request.headers['x-test-user'];
-    request.actor = typeof user === 'string' ? { userId: user, roles: [] } : ANONYMOUS;
-    const query = request.query as Record<string, unknown> | undefined;
-    request.lang = negotiateLang(query?.lang, request.headers['accept-language']);
+    if (typeof user === 'string') request.actor = { userId: user, roles: [] };
   });
   registerErrorHandling(app);
   const limits = registerRateLimits(app, {
