@@ -69,9 +69,11 @@ async function main(argv: string[]): Promise<number> {
     case 'seed':
       return seedCommand(config, log, rest);
     case 'users':
-      return rest[0] === 'ban' || rest[0] === 'unban' ? banCommand(config, log, rest) : usersCommand(config, log, rest);
+      return rest[0] === 'ban' || rest[0] === 'unban'
+        ? banCommand(config, log, 'account', rest)
+        : usersCommand(config, log, rest);
     case 'bans':
-      return banCommand(config, log, ['list', ...rest]);
+      return banCommand(config, log, 'list', rest);
     case 'audit': {
       const { auditCommand } = await import('./cli/audit.js');
       const db = await openDatabase(config, log, { applicationName: 'buurtwag-audit' });
@@ -121,19 +123,24 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
   return 0;
 }
 
-async function banCommand(config: Config, log: pino.Logger, args: string[]): Promise<number> {
-  const [first, ...others] = args;
-  const [action, rest] = first === 'list' ? [others[0], others.slice(1)] : [first, others];
+/** `users ban|unban` (target account) and `bans add|remove` (target list). */
+async function banCommand(
+  config: Config,
+  log: pino.Logger,
+  target: 'account' | 'list',
+  args: string[],
+): Promise<number> {
+  const [action, ...rest] = args;
+  const onList = target === 'list';
   const { values } = parseArgs({
     args: rest,
     options: { email: { type: 'string' }, domain: { type: 'string' }, reason: { type: 'string' } },
   });
-  const name = first === 'list' ? `bans ${action ?? ''}` : `users ${action ?? ''}`;
+  const name = `${onList ? 'bans' : 'users'} ${action ?? ''}`;
   const fail = (message: string) => {
     process.stderr.write(`${name}: ${message}\n`);
     return 1;
   };
-  const onList = first === 'list';
   if (onList ? action !== 'add' && action !== 'remove' : action !== 'ban' && action !== 'unban') {
     return fail(onList ? 'use bans add or bans remove' : 'use users ban or users unban');
   }
