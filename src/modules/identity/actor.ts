@@ -16,12 +16,6 @@ export interface Actor {
 
 export const ANONYMOUS: Actor = Object.freeze({ userId: null, roles: Object.freeze([]) });
 
-/** The system itself (CLI, jobs): may do everything an admin may. */
-export const SYSTEM: Actor = Object.freeze({
-  userId: null,
-  roles: Object.freeze([{ role: 'admin', communityId: null } as const]),
-});
-
 export function isAdmin(actor: Actor): boolean {
   return actor.roles.some((r) => r.role === 'admin');
 }

@@ -87,11 +87,3 @@ async function appliedVersions(client: Queryable): Promise<Set<number>> {
   const { rows } = await client.query<{ version: number }>({ text: 'SELECT version FROM schema_migrations' });
   return new Set(rows.map((r) => r.version));
 }
-
-export async function pendingMigrations(db: Database): Promise<Migration[]> {
-  const exists = await db.query<{ ok: boolean }>({
-    text: `SELECT to_regclass('schema_migrations') IS NOT NULL AS ok`,
-  });
-  const done = exists.rows[0]?.ok ? await appliedVersions(db) : new Set<number>();
-  return readMigrations().filter((m) => !done.has(m.version));
-}
