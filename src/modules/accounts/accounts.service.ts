@@ -54,10 +54,16 @@ export async function presentMe(db: Queryable, user: repo.UserRow): Promise<Me> 
   };
 }
 
-async function startSession(deps: AccountsDeps, tx: Queryable, user: repo.UserRow): Promise<Session> {
+/** A new token pair: a new sign-in (family), or the next pair of an existing one on refresh. */
+async function startSession(
+  deps: AccountsDeps,
+  tx: Queryable,
+  user: repo.UserRow,
+  familyId: string = randomUUID(),
+): Promise<Session> {
   const refresh = newRefreshToken();
   await repo.insertRefreshToken(tx, {
-    familyId: randomUUID(),
+    familyId,
     userId: user.id,
     hash: refresh.hash,
     days: REFRESH_TOKEN_DAYS,
@@ -159,21 +165,7 @@ export async function refresh(deps: AccountsDeps, refreshToken: string, ctx: Sec
     const user = await repo.findUserById(tx, row.user_id);
     if (!user || user.banned_at) return { ok: false as const };
     await repo.spendRefreshToken(tx, row.id);
-    const next = newRefreshToken();
-    await repo.insertRefreshToken(tx, {
-      familyId: row.family_id,
-      userId: user.id,
-      hash: next.hash,
-      days: REFRESH_TOKEN_DAYS,
-    });
-    const access = await deps.tokens.issue(user.id, user.token_epoch);
-    const session: Session = {
-      user: await presentMe(tx, user),
-      accessToken: access.token,
-      refreshToken: next.token,
-      expiresIn: access.expiresIn,
-    };
-    return { ok: true as const, session };
+    return { ok: true as const, session: await startSession(deps, tx, user, row.family_id) };
   });
   // the reuse revocation above must commit, so the refusal comes after the transaction
   if (!outcome.ok) throw new AppError('unauthorized', 'error.token_invalid.detail');
