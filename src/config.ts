@@ -30,7 +30,21 @@ export interface Config {
     readonly accessKey: string;
     readonly secretKey: string;
     readonly region: string;
+    /** server-side encryption on every object written: 'AES256', 'aws:kms', or none */
+    readonly sse: 'AES256' | 'aws:kms' | null;
+    readonly kmsKeyId: string | null;
+    /** the host browsers reach the bucket at, when it differs from S3_ENDPOINT (presigned URLs only) */
+    readonly publicEndpoint: string | null;
   } | null;
+  readonly media: {
+    /** keep the untouched upload (admins only, audited); off: only re-encoded variants exist */
+    readonly keepOriginals: boolean;
+    /** how long a media URL works */
+    readonly urlTtlSeconds: number;
+    /** per user, over the last 24 hours */
+    readonly dailyQuotaFiles: number;
+    readonly dailyQuotaBytes: number;
+  };
   readonly smtpUrl: string | null;
   readonly jwtSecret: string | null;
   readonly rateLimits: boolean;
@@ -140,8 +154,22 @@ export function loadConfig(env: Env = process.env): Config {
       accessKey: str('S3_ACCESS_KEY') ?? '',
       secretKey: str('S3_SECRET_KEY') ?? '',
       region: str('S3_REGION') ?? 'us-east-1',
+      sse: null,
+      kmsKeyId: str('S3_SSE_KMS_KEY_ID') ?? null,
+      publicEndpoint: url('S3_PUBLIC_ENDPOINT', ['http:', 'https:']) ?? null,
     };
+    const sse = str('S3_SSE');
+    if (sse === 'AES256' || sse === 'aws:kms') s3 = { ...s3, sse };
+    else if (sse !== undefined) problems.push(`S3_SSE must be AES256 or aws:kms, got "${sse}"`);
+    if (s3.kmsKeyId !== null && sse !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms');
   }
+
+  const media: Config['media'] = {
+    keepOriginals: bool('MEDIA_KEEP_ORIGINALS', false),
+    urlTtlSeconds: int('MEDIA_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    dailyQuotaFiles: int('MEDIA_DAILY_QUOTA_FILES', 50, 1, 100_000),
+    dailyQuotaBytes: int('MEDIA_DAILY_QUOTA_MB', 500, 1, 1_000_000) * 1024 * 1024,
+  };
 
   const jwtSecret = str('JWT_SECRET') ?? null;
   if (production && jwtSecret === null) problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -155,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     db: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize } : { kind: 'embedded', poolSize },
     redis: redisUrl ? { url: redisUrl } : null,
     s3,
+    media,
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']) ?? null,
     jwtSecret,
     rateLimits: bool('RATE_LIMITS', true),
