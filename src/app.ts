@@ -19,6 +19,10 @@ import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { AccessTokens } from './modules/accounts/tokens.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
+import { mediaRoutes } from './modules/media/media.routes.js';
+import { FileSystemStorage } from './platform/storage/filesystem.js';
+import { fileRoutes } from './platform/storage/files.routes.js';
+import type { BlobStorage } from './platform/storage/storage.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +34,8 @@ declare module 'fastify' {
 export interface AppDeps {
   config: Config;
   db: Database;
+  /** media files: the filesystem under DATA_DIR/media, or S3 */
+  storage: BlobStorage;
   isDraining?: () => boolean;
 }
 
@@ -37,7 +43,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** Builds the HTTP app: plugins, error mapping, every module. Listening is the caller's job. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, db } = deps;
+  const { config, db, storage } = deps;
   const app = Fastify({
     logger: {
       level: config.log.level,
@@ -83,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       tags: [
         { name: 'identity', description: 'Accounts and sign-in' },
         { name: 'incidents', description: 'Reports on the map' },
+        { name: 'media', description: 'Photos, video and documents on incidents' },
         { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'categories', description: 'What can be reported' },
         { name: 'communities', description: 'Areas with their own staff' },
@@ -99,7 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerDenialAudit(app, db);
   registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
 
-  await app.register(healthRoutes, { db, isDraining: deps.isDraining ?? (() => false) });
+  await app.register(healthRoutes, { db, storage, isDraining: deps.isDraining ?? (() => false) });
+  // embedded mode serves media files itself, through signed URLs (S3 serves its own)
+  if (storage instanceof FileSystemStorage) await app.register(fileRoutes, { storage });
   await app.register(
     async (api) => {
       await api.register(accountRoutes, { db, ...identity });
@@ -107,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(categoryRoutes, { db });
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });
+      await api.register(mediaRoutes, { db, storage, config: config.media });
     },
     { prefix: '/api/v1' },
   );

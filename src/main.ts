@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Database } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
+import { loadJwtSecret } from './platform/secrets.js';
+import { openStorage } from './platform/storage/open.js';
 import { startServer, startWorker } from './server.js';
 import type { RoleGrant } from './modules/identity/actor.js';
 
@@ -22,6 +24,7 @@ Commands:
   users create --email E --password P --name N [--role R --community ID]
                                       create an account; prints its id as JSON
   audit verify                        check the audit trail's hash chain (exit 1 on any break)
+  media gc [--grace-minutes N]        remove stored files that no database row points at
   users grant|revoke --email E --role R [--community ID]
                                       change a role (admin; moderator or responder of a community)
   users ban|unban --email E [--reason R]
@@ -84,6 +87,21 @@ async function main(argv: string[]): Promise<number> {
           stderr: (s) => process.stderr.write(s),
         });
       } finally {
+        await db.close();
+      }
+    }
+    case 'media': {
+      const { mediaCommand } = await import('./cli/media.js');
+      const db = await openDatabase(config, log, { applicationName: 'buurtwag-media' });
+      const storage = openStorage(config, loadJwtSecret(config));
+      try {
+        await migrate(db);
+        return await mediaCommand(db, storage, rest, {
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+        });
+      } finally {
+        storage.close();
         await db.close();
       }
     }

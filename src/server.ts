@@ -8,6 +8,10 @@ import { JobRunner } from './platform/jobs/jobs.js';
 import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
 import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
 import { registerAuditJobs } from './modules/audit/audit.jobs.js';
+import { registerMediaJobs } from './modules/media/media.jobs.js';
+import { loadJwtSecret } from './platform/secrets.js';
+import { openStorage } from './platform/storage/open.js';
+import type { BlobStorage } from './platform/storage/storage.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -22,12 +26,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let draining = false;
   const bootLog = { warn: console.warn, error: console.error };
   const db = await openDatabase(config, bootLog, { applicationName: 'buurtwag-serve' });
+  const storage = openStorage(config, loadJwtSecret(config));
   try {
     await migrate(db);
-    const app = await buildApp({ config, db, isDraining: () => draining });
+    const app = await buildApp({ config, db, storage, isDraining: () => draining });
     let jobs: JobRunner | null = null;
     if (config.jobsInProcess) {
-      jobs = createJobRunner(db, app.log);
+      jobs = createJobRunner(db, storage, app.log);
       jobs.start();
     }
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -39,17 +44,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
         draining = true;
         await app.close();
         await jobs?.stop();
+        storage.close();
         await db.close();
       },
     };
   } catch (err) {
+    storage.close();
     await db.close().catch(() => undefined);
     throw err;
   }
 }
 
-export function createJobRunner(db: Database, log: FastifyInstance['log']): JobRunner {
+export function createJobRunner(db: Database, storage: BlobStorage, log: FastifyInstance['log']): JobRunner {
   const jobs = new JobRunner(db, log);
+  registerMediaJobs(jobs, db, storage, log);
   registerIncidentJobs(jobs, log);
   registerMaintenanceJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);
@@ -60,11 +68,13 @@ export function createJobRunner(db: Database, log: FastifyInstance['log']): JobR
 export async function startWorker(config: Config, log: FastifyInstance['log']): Promise<{ close(): Promise<void> }> {
   const db = await openDatabase(config, log, { applicationName: 'buurtwag-worker' });
   await migrate(db);
-  const jobs = createJobRunner(db, log);
+  const storage = openStorage(config, loadJwtSecret(config));
+  const jobs = createJobRunner(db, storage, log);
   jobs.start();
   return {
     async close() {
       await jobs.stop();
+      storage.close();
       await db.close();
     },
   };

@@ -85,6 +85,24 @@ export const af: Record<MessageKey, string> = {
   'priority.high': 'Hoog',
   'priority.critical': 'Kritiek',
 
+  'error.upload_too_large.detail': "'n Oplaai mag hoogstens {limit} MB wees.",
+  'error.image_too_large.detail': "'n Foto mag hoogstens {limit} MB wees.",
+  'error.video_too_large.detail': "'n Video mag hoogstens {limit} MB wees.",
+  'error.document_too_large.detail': "'n Dokument mag hoogstens {limit} MB wees.",
+  'error.too_many_pixels.detail': "'n Foto mag hoogstens {limit} megapiksels hê.",
+  'error.media_type.detail': "Stuur 'n foto (JPEG, PNG, WebP of HEIC), 'n video (MP4 of WebM) of 'n PDF-dokument.",
+  'error.media_unreadable.detail':
+    'Die lêer kon nie gelees word nie; dit is dalk beskadig of nie wat dit voorgee om te wees nie.',
+  'error.media_heic.detail':
+    'Hierdie HEIC-foto kan nie hier gelees word nie. Stuur dit as JPEG, of stel die kamera op "Most Compatible".',
+  'error.media_limit.detail': "'n Voorval kan hoogstens {limit} lêers hê.",
+  'error.media_quota.detail': 'Jy het jou oplaailimiet vir vandag bereik. Probeer weer oor {minutes} minute.',
+  'error.media_not_found.detail': 'Geen lêer {id} by hierdie voorval nie.',
+  'error.storage_unavailable.detail':
+    'Lêers kan nou nie gestoor word nie. Jou verslag is veilig; voeg die lêer netnou weer by.',
+  'error.multipart_expected.detail': 'Stuur die lêer as multipart/form-data in die veld "file".',
+  'validation.file_missing': 'het \'n lêer in die vormveld "file" nodig',
+
   'error.method_not_allowed.title': 'Metode nie toegelaat nie',
   'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
 };

@@ -86,6 +86,23 @@ export const en = {
   'priority.high': 'High',
   'priority.critical': 'Critical',
 
+  'error.upload_too_large.detail': 'An upload may be at most {limit} MB.',
+  'error.image_too_large.detail': 'A photo may be at most {limit} MB.',
+  'error.video_too_large.detail': 'A video may be at most {limit} MB.',
+  'error.document_too_large.detail': 'A document may be at most {limit} MB.',
+  'error.too_many_pixels.detail': 'A photo may have at most {limit} megapixels.',
+  'error.media_type.detail': 'Send a photo (JPEG, PNG, WebP or HEIC), a video (MP4 or WebM) or a PDF document.',
+  'error.media_unreadable.detail': 'The file could not be read; it may be damaged or not what it claims to be.',
+  'error.media_heic.detail':
+    'This HEIC photo cannot be read here. Send it as JPEG, or set the camera to "Most Compatible".',
+  'error.media_limit.detail': 'An incident can have at most {limit} files.',
+  'error.media_quota.detail': 'You have reached your upload limit for today. Try again in {minutes} minutes.',
+  'error.media_not_found.detail': 'No file {id} on this incident.',
+  'error.storage_unavailable.detail':
+    'Files cannot be stored right now. Your report is safe; add the file again shortly.',
+  'error.multipart_expected.detail': 'Send the file as multipart/form-data in the field "file".',
+  'validation.file_missing': 'needs a file in the form field "file"',
+
   'error.method_not_allowed.title': 'Method not allowed',
   'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
 } as const;

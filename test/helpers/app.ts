@@ -2,12 +2,16 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { loadJwtSecret } from '../../src/platform/secrets.js';
+import { openStorage } from '../../src/platform/storage/open.js';
+import type { BlobStorage } from '../../src/platform/storage/storage.js';
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestApp {
   app: FastifyInstance;
   t: TestDatabase;
   config: Config;
+  storage: BlobStorage;
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -15,20 +19,30 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: '/tmp/bwt-app', RATE_LIMITS: 'off', ...env });
 }
 
-/** The real app on this file's test database; drive it with app.inject. */
-export function useTestApp(env: Record<string, string> = {}): { current: TestApp } {
+/** The media store the config asks for (DATA_DIR/media, or S3), signing as the app does. */
+export function testStorage(config: Config): BlobStorage {
+  return openStorage(config, loadJwtSecret(config));
+}
+
+/**
+ * The real app on this file's test database; drive it with app.inject. `env` may be a function
+ * when it depends on something started in an earlier beforeAll (an S3 server's port).
+ */
+export function useTestApp(env: Record<string, string> | (() => Record<string, string>) = {}): { current: TestApp } {
   const holder = {} as { current: TestApp };
   beforeAll(async () => {
     const t = await createTestDatabase();
-    const config = testConfig(env);
-    const app = await buildApp({ config, db: t.db });
+    const config = testConfig(typeof env === 'function' ? env() : env);
+    const storage = testStorage(config);
+    const app = await buildApp({ config, db: t.db, storage });
     await app.ready();
-    holder.current = { app, t, config };
+    holder.current = { app, t, config, storage };
     current = holder.current;
   });
   afterAll(async () => {
     if (!holder.current) return;
     await holder.current.app.close();
+    holder.current.storage.close();
     await dropTestDatabase(holder.current.t);
   });
   return holder;

@@ -4,13 +4,15 @@ import fs from 'node:fs';
 /**
  * A loopback proxy in front of the database, to take it away and bring it back in tests:
  * `down()` cuts every connection and refuses new ones (as a restarting Postgres does), `up()`
- * accepts again. Listens on a unix socket path or a TCP port; forwards to either.
+ * accepts again; `stall()` accepts connections and then never answers (a hung service).
+ * Listens on a unix socket path or a TCP port; forwards to either.
  */
 export type Endpoint = { path: string } | { host: string; port: number };
 
 export class FlakyProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  private stalled = false;
   listenPort = 0;
 
   constructor(
@@ -19,8 +21,17 @@ export class FlakyProxy {
   ) {}
 
   async up(): Promise<void> {
+    this.stalled = false;
     if (this.server) return;
     const server = net.createServer((client) => {
+      if (this.stalled) {
+        // swallow everything, answer nothing
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        client.resume();
+        return;
+      }
       const upstream =
         'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
@@ -40,6 +51,13 @@ export class FlakyProxy {
     });
     const address = server.address();
     if (address && typeof address === 'object') this.listenPort = address.port;
+  }
+
+  /** Keeps accepting, never answers; connections that were working are cut. */
+  stall(): void {
+    this.stalled = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
   }
 
   async down(): Promise<void> {

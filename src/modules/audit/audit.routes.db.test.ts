@@ -1,6 +1,15 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, as, bindTestApp, json, RESIDENT, RESIDENT_2, testConfig } from '../../../test/helpers/app.js';
+import {
+  ADMIN,
+  as,
+  bindTestApp,
+  json,
+  RESIDENT,
+  RESIDENT_2,
+  testConfig,
+  testStorage,
+} from '../../../test/helpers/app.js';
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
 import { buildApp } from '../../app.js';
 import { recordAudit } from './audit.repository.js';
@@ -12,7 +21,7 @@ let app: FastifyInstance;
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
-  app = await buildApp({ config: testConfig(), db: t.db });
+  app = await buildApp({ config: testConfig(), db: t.db, storage: testStorage(testConfig()) });
   if (!app.hasRoute({ method: 'GET', url: '/api/v1/admin/audit' })) {
     await app.register(auditRoutes, { prefix: '/api/v1', db: t.db });
   }

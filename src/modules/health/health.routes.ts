@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
+import type { BlobStorage } from '../../platform/storage/storage.js';
 
 export interface HealthDeps {
   db: Database;
+  storage: BlobStorage;
   /** turns true when the node is shutting down: readiness fails at once so traffic moves away */
   isDraining: () => boolean;
 }
@@ -41,8 +43,14 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
       );
       if (deps.isDraining()) checks.node = 'shutting down';
       const ok = Object.values(checks).every((c) => c === 'ok');
+      // Reported, but the node stays ready without it: reports without files still work, and
+      // taking every node out of the balancer over a media outage would stop those too.
+      checks.storage = await withTimeout(deps.storage.ping(), 2000).then(
+        () => 'ok',
+        () => 'unavailable',
+      );
       if (!ok) reply.status(503).header('retry-after', '5');
-      return { status: ok ? 'ok' : 'unavailable', checks };
+      return { status: ok ? (checks.storage === 'ok' ? 'ok' : 'degraded') : 'unavailable', checks };
     },
   );
 }

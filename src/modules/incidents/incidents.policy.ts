@@ -51,6 +51,12 @@ export function canEditContent(actor: Actor, incident: IncidentFacts & { status:
   return actor.userId !== null && incident.reporterId === actor.userId && incident.status === 'reported';
 }
 
+/** Deleting an incident for good: admins, and the reporter withdrawing it before anyone acted. */
+export function canDelete(actor: Actor, incident: IncidentFacts & { status: string }): boolean {
+  if (isAdmin(actor)) return true;
+  return actor.userId !== null && incident.reporterId === actor.userId && incident.status === 'reported';
+}
+
 /** The rows a list may contain for this actor, as a predicate the repository turns into SQL. */
 export type Visibility = { kind: 'all' } | { kind: 'public'; orReporterId: string | null; orCommunityIds: string[] };
 

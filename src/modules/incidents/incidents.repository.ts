@@ -195,6 +195,11 @@ export async function updateContent(
   });
 }
 
+/** The timeline and the media rows go with it (ON DELETE CASCADE); the audit trail stays. */
+export async function deleteIncident(tx: Queryable, id: string): Promise<void> {
+  await tx.query({ text: 'DELETE FROM incidents WHERE id = $1', values: [id] });
+}
+
 export async function userExists(db: Queryable, id: string): Promise<boolean> {
   const { rows } = await db.query({ name: 'users.exists', text: 'SELECT 1 FROM users WHERE id = $1', values: [id] });
   return rows.length > 0;

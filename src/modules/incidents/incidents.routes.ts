@@ -95,6 +95,22 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
     async (request) => service.updateIncident(db, contextOf(request), request.params.idOrReference, request.body),
   );
 
+  app.delete(
+    '/incidents/:idOrReference',
+    {
+      schema: {
+        tags,
+        summary: 'Delete an incident with its timeline and files (admins; the reporter while it is still reported)',
+        params: IdOrReferenceParams,
+        response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      await service.deleteIncident(db, contextOf(request), request.params.idOrReference);
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/incidents/:idOrReference/timeline',
     {

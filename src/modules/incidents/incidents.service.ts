@@ -6,6 +6,8 @@ import type { Lang } from '../../i18n/i18n.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { refusal, type Actor } from '../identity/actor.js';
 import * as idempotency from '../idempotency/idempotency.repository.js';
+import { enqueueObjectDeletion } from '../media/media.jobs.js';
+import { keysForIncident } from '../media/media.repository.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
 import * as policy from './incidents.policy.js';
@@ -169,10 +171,37 @@ async function recordSideEffects(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Delete
+
+/**
+ * Removes an incident with its timeline and files. The stored objects are deleted by a job
+ * enqueued in the same transaction, so they go even while the store is down.
+ */
+export async function deleteIncident(db: Database, ctx: RequestContext, idOrReference: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const row = await findVisible(tx, ctx.actor, idOrReference, true);
+    if (!policy.canDelete(ctx.actor, { ...facts(row), status: row.status })) throw refusal(ctx.actor);
+    const keys = await keysForIncident(tx, row.id);
+    await repo.deleteIncident(tx, row.id);
+    await recordAudit(tx, {
+      actorId: ctx.actor.userId,
+      action: 'incident.delete',
+      entityType: 'incident',
+      entityId: row.id,
+      before: { reference: row.reference, title: row.title, status: row.status, communityId: row.community_id },
+      data: { mediaObjects: keys.length },
+      requestId: ctx.requestId,
+      ip: ctx.clientAddress,
+    });
+    await enqueueObjectDeletion(tx, keys);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Read
 
 /** The incident if the actor may see it; 404 otherwise (a private incident's existence is not revealed). */
-async function findVisible(
+export async function findVisible(
   db: Database | Tx,
   actor: Actor,
   idOrReference: string,
@@ -192,7 +221,7 @@ async function findVisible(
   return row;
 }
 
-const facts = (row: repo.IncidentRow): policy.IncidentFacts => ({
+export const facts = (row: repo.IncidentRow): policy.IncidentFacts => ({
   communityId: row.community_id,
   reporterId: row.reporter_id,
   isPublic: row.is_public,

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { t, type Lang, type MessageKey } from '../../i18n/i18n.js';
 import { isConnectionError } from '../db/database.js';
+import { StorageUnavailableError } from '../storage/storage.js';
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from './errors.js';
 import { methodNotAllowed } from './hardening.js';
 
@@ -53,6 +54,12 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     body.errors = error.fields.map((f) => ({ path: f.path, message: t(lang, f.message, f.params) }));
   }
   if (error.code === 'unavailable') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (error.code === 'rate_limited' && typeof error.params.retryAfter === 'number') {
+    reply.header('retry-after', String(error.params.retryAfter));
+  }
+  // Refused before the body was read (413 on an upload): close rather than drain megabytes
+  // nobody will use. Node would otherwise read the rest of the body to keep the connection.
+  if (request.raw.complete === false) reply.header('connection', 'close');
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   if (error.code === 'method_not_allowed') reply.header('allow', String(error.params.allow));
   return reply
@@ -81,6 +88,7 @@ function toAppError(error: FastifyError, request: FastifyRequest): AppError {
     return new AppError('bad_request', 'error.bad_request.detail', { count: fields.length }, fields);
   }
   if (isConnectionError(error)) return new AppError('unavailable', 'error.unavailable.detail');
+  if (error instanceof StorageUnavailableError) return new AppError('unavailable', 'error.storage_unavailable.detail');
   // SQLSTATE class 22 (data exception): a value from the request that Postgres could not take
   if (typeof error.code === 'string' && /^22[0-9A-Z]{3}$/.test(error.code)) {
     return new AppError('bad_request', 'error.invalid_value.detail');
