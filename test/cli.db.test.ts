@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, useTestDatabase } from './helpers/database.js';
@@ -187,5 +188,27 @@ describe('command line', () => {
     const badSeed = await runCli(['seed', '--incidents', 'many'], env);
     expect(badSeed.code).toBe(1);
     expect(badSeed.stderr).toContain('--incidents');
+  });
+
+  it('media gc removes stored files no row points at, after the grace period', { timeout: 120_000 }, async () => {
+    // an upload that died after storing its files: media/<id>/… on disk, no media row
+    const orphan = path.join(dataDir, 'media', randomUUID());
+    fs.mkdirSync(orphan, { recursive: true });
+    fs.writeFileSync(path.join(orphan, 'display.webp'), 'orphan');
+    fs.writeFileSync(path.join(orphan, 'thumb.webp'), 'orphan');
+
+    const young = await runCli(['media', 'gc'], env);
+    expect(young.code, young.stderr).toBe(0);
+    expect(JSON.parse(young.stdout)).toMatchObject({ removedObjects: 0 });
+    expect(fs.existsSync(orphan)).toBe(true);
+
+    const now = await runCli(['media', 'gc', '--grace-minutes', '0'], env);
+    expect(now.code, now.stderr).toBe(0);
+    expect(JSON.parse(now.stdout)).toMatchObject({ removedObjects: 2, removedMedia: 1 });
+    expect(fs.existsSync(orphan)).toBe(false);
+
+    const bad = await runCli(['media', 'gc', '--grace-minutes', 'soon'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--grace-minutes');
   });
 });
