@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db/database.js';
+import type { Queryable, Tx } from '../../platform/db/database.js';
 
 export interface TimelineEventInsert {
   incidentId: string;
@@ -18,8 +18,10 @@ export interface TimelineEventRow {
   created_at: Date;
 }
 
-export async function appendEvents(tx: Queryable, events: TimelineEventInsert[]): Promise<void> {
+/** Inside a transaction only: realtime hears of the events once it commits. */
+export async function appendEvents(tx: Tx, events: TimelineEventInsert[]): Promise<void> {
   if (events.length === 0) return;
+  tx.afterCommit('timeline');
   await tx.query({
     name: 'timeline.append',
     text: `INSERT INTO incident_events (incident_id, type, actor_id, data, internal)

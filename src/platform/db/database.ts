@@ -26,7 +26,16 @@ export interface Sql {
 }
 
 /** A handle inside a transaction. Same shape as the database, so repositories take either. */
-export type Tx = Queryable & { readonly inTransaction: true };
+export type Tx = Queryable & {
+  readonly inTransaction: true;
+  /**
+   * Says that this transaction wrote something `topic` listeners care about (new timeline
+   * events: realtime). The listeners hear it once, after COMMIT, and never after a rollback.
+   */
+  afterCommit(topic: CommitTopic): void;
+};
+
+export type CommitTopic = 'timeline';
 
 export interface Database extends Queryable {
   readonly kind: 'embedded' | 'postgres';
@@ -36,6 +45,8 @@ export interface Database extends Queryable {
   ping(): Promise<void>;
   close(): Promise<void>;
   stats(): { total: number; idle: number; waiting: number };
+  /** Called after each commit of a transaction that flagged `topic`; returns an unsubscribe. */
+  onCommit(topic: CommitTopic, listener: () => void): () => void;
 }
 
 export interface PoolDatabaseOptions {
@@ -75,17 +86,32 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
     query: <R extends object>(sql: Sql) => run<R>(client, sql),
   });
 
+  const commitListeners = new Map<CommitTopic, Set<() => void>>();
+  const committed = (topics: Set<CommitTopic>) => {
+    for (const topic of topics) {
+      for (const listener of commitListeners.get(topic) ?? []) {
+        try {
+          listener();
+        } catch {
+          // a listener's failure is its own; the transaction has committed
+        }
+      }
+    }
+  };
+
   return {
     kind: options.kind,
     query: <R extends object>(sql: Sql) => run<R>(pool, sql),
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      const topics = new Set<CommitTopic>();
       try {
         await client.query('BEGIN');
-        const tx: Tx = { ...clientQueryable(client), inTransaction: true };
+        const tx: Tx = { ...clientQueryable(client), inTransaction: true, afterCommit: (t) => topics.add(t) };
         const result = await fn(tx);
         await client.query('COMMIT');
+        if (topics.size > 0) committed(topics);
         return result;
       } catch (err) {
         try {
@@ -119,6 +145,12 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       await options.onClose?.();
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    onCommit(topic, listener) {
+      let set = commitListeners.get(topic);
+      if (!set) commitListeners.set(topic, (set = new Set()));
+      set.add(listener);
+      return () => set.delete(listener);
+    },
   };
 }
 
