@@ -20,6 +20,11 @@ import { AccessTokens } from './modules/accounts/tokens.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 import { mediaRoutes } from './modules/media/media.routes.js';
+import { conversationRoutes } from './modules/conversation/conversation.routes.js';
+import websocket from '@fastify/websocket';
+import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
+import { MAX_CLIENT_MESSAGE_BYTES, realtimeRoutes } from './modules/realtime/realtime.routes.js';
+import type { Bus } from './platform/bus/bus.js';
 import { FileSystemStorage } from './platform/storage/filesystem.js';
 import { fileRoutes } from './platform/storage/files.routes.js';
 import type { BlobStorage } from './platform/storage/storage.js';
@@ -28,6 +33,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** token maker and the per-node user-state cache (tests and the CLI reach them here) */
     identity: { tokens: AccessTokens; userState: UserStateCache };
+    /** this node's sockets and live fan-out */
+    realtime: Realtime;
   }
 }
 
@@ -36,6 +43,10 @@ export interface AppDeps {
   db: Database;
   /** media files: the filesystem under DATA_DIR/media, or S3 */
   storage: BlobStorage;
+  /** realtime fan-out between nodes: in-process, or Redis */
+  bus: Bus;
+  /** tests shorten the realtime timers */
+  realtimeOptions?: Partial<RealtimeOptions>;
   isDraining?: () => boolean;
 }
 
@@ -43,7 +54,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** Builds the HTTP app: plugins, error mapping, every module. Listening is the caller's job. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, db, storage } = deps;
+  const { config, db, storage, bus } = deps;
   const app = Fastify({
     logger: {
       level: config.log.level,
@@ -90,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'identity', description: 'Accounts and sign-in' },
         { name: 'incidents', description: 'Reports on the map' },
         { name: 'media', description: 'Photos, video and documents on incidents' },
+        { name: 'conversation', description: 'Comments, moderation, "me too" and following' },
+        { name: 'realtime', description: 'Live updates over WebSocket' },
         { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'categories', description: 'What can be reported' },
         { name: 'communities', description: 'Areas with their own staff' },
@@ -106,6 +119,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerDenialAudit(app, db);
   registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
 
+  const realtime = createRealtime({ db, bus, tokens: identity.tokens, log: app.log, options: deps.realtimeOptions });
+  await app.register(websocket, {
+    options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: { threshold: 1024 } },
+    // before the server waits for its connections to end: every socket is told 1001 (going
+    // away), where the plugin's default would close them without a code
+    preClose: async function (this: FastifyInstance) {
+      await realtime.close();
+      this.websocketServer.close();
+    },
+  });
+  await realtime.start();
+  app.decorate('realtime', realtime);
+
   await app.register(healthRoutes, { db, storage, isDraining: deps.isDraining ?? (() => false) });
   // embedded mode serves media files itself, through signed URLs (S3 serves its own)
   if (storage instanceof FileSystemStorage) await app.register(fileRoutes, { storage });
@@ -117,6 +143,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });
       await api.register(mediaRoutes, { db, storage, config: config.media });
+      await api.register(conversationRoutes, { db });
+      await api.register(realtimeRoutes, {
+        realtime,
+        allowedOrigins: [new URL(config.http.publicUrl).origin, ...config.http.corsOrigins],
+        userState: identity.userState,
+      });
     },
     { prefix: '/api/v1' },
   );

@@ -11,6 +11,8 @@ import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 import { registerMediaJobs } from './modules/media/media.jobs.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { openStorage } from './platform/storage/open.js';
+import { openBus } from './platform/bus/open.js';
+import pino from 'pino';
 import type { BlobStorage } from './platform/storage/storage.js';
 
 export interface RunningServer {
@@ -27,9 +29,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const bootLog = { warn: console.warn, error: console.error };
   const db = await openDatabase(config, bootLog, { applicationName: 'buurtwag-serve' });
   const storage = openStorage(config, loadJwtSecret(config));
+  const bus = openBus(config, pino({ level: config.log.level }));
   try {
     await migrate(db);
-    const app = await buildApp({ config, db, storage, isDraining: () => draining });
+    const app = await buildApp({ config, db, storage, bus, isDraining: () => draining });
     let jobs: JobRunner | null = null;
     if (config.jobsInProcess) {
       jobs = createJobRunner(db, storage, app.log);
@@ -44,11 +47,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
         draining = true;
         await app.close();
         await jobs?.stop();
+        await bus.close();
         storage.close();
         await db.close();
       },
     };
   } catch (err) {
+    await bus.close();
     storage.close();
     await db.close().catch(() => undefined);
     throw err;

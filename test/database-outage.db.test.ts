@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { createPoolDatabase, type Database } from '../src/platform/db/database.js';
-import { as, bindTestApp, json, RESIDENT, testConfig, testStorage } from './helpers/app.js';
+import { as, bindTestApp, json, RESIDENT, testConfig, testBus, testStorage } from './helpers/app.js';
 import { backend, createTestDatabase, dropTestDatabase, type TestDatabase } from './helpers/database.js';
 import { FlakyProxy } from './helpers/proxy.js';
 
@@ -48,7 +48,7 @@ beforeAll(async () => {
     });
     await db.query({ text: `SET search_path TO ${t.schema},public` });
   }
-  app = await buildApp({ config: testConfig(), db, storage: testStorage(testConfig()) });
+  app = await buildApp({ config: testConfig(), db, storage: testStorage(testConfig()), bus: testBus(testConfig()) });
   await app.ready();
   bindTestApp({ app, t });
 });

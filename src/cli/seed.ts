@@ -740,8 +740,9 @@ WITH ins AS (
   ON CONFLICT DO NOTHING
   RETURNING id, reporter_id, created_at
 )
-INSERT INTO incident_events (incident_id, type, actor_id, data, created_at)
-SELECT id, 'created', reporter_id, '{}'::jsonb, created_at FROM ins`;
+-- sequenced at once: seeded history is nothing to announce live (realtime.sequencer.ts)
+INSERT INTO incident_events (incident_id, type, actor_id, data, created_at, seq)
+SELECT id, 'created', reporter_id, '{}'::jsonb, created_at, nextval('incident_event_seq') FROM ins`;
 }
 
 /** How many of a batch's rows are not in the table (by id): the retry loop's stop test. */

@@ -103,6 +103,10 @@ export const af: Record<MessageKey, string> = {
   'error.multipart_expected.detail': 'Stuur die lêer as multipart/form-data in die veld "file".',
   'validation.file_missing': 'het \'n lêer in die vormveld "file" nodig',
 
+  'validation.blank': 'mag nie leeg wees of net uit spasies bestaan nie',
+  'error.comment_not_found.detail': 'Geen kommentaar {id} by hierdie voorval nie.',
+  'error.confirm_own_report.detail': 'Jy het hierdie voorval self aangemeld: net ander mense kan dit bevestig.',
+
   'error.method_not_allowed.title': 'Metode nie toegelaat nie',
   'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
 };

@@ -103,6 +103,10 @@ export const en = {
   'error.multipart_expected.detail': 'Send the file as multipart/form-data in the field "file".',
   'validation.file_missing': 'needs a file in the form field "file"',
 
+  'validation.blank': 'must not be empty or only whitespace',
+  'error.comment_not_found.detail': 'No comment {id} on this incident.',
+  'error.confirm_own_report.detail': 'You reported this incident yourself: only other people can confirm it.',
+
   'error.method_not_allowed.title': 'Method not allowed',
   'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
 } as const;

@@ -5,6 +5,11 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { loadJwtSecret } from '../../src/platform/secrets.js';
 import { openStorage } from '../../src/platform/storage/open.js';
 import type { BlobStorage } from '../../src/platform/storage/storage.js';
+import { randomBytes } from 'node:crypto';
+import { MemoryBus } from '../../src/platform/bus/memory.js';
+import { RedisBus } from '../../src/platform/bus/redis.js';
+import type { Bus } from '../../src/platform/bus/bus.js';
+import type { RealtimeOptions } from '../../src/modules/realtime/realtime.js';
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestApp {
@@ -12,6 +17,29 @@ export interface TestApp {
   t: TestDatabase;
   config: Config;
   storage: BlobStorage;
+  bus: Bus;
+  /** a second node joins the first one's bus with this */
+  busPrefix: string;
+}
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Realtime timers short enough for tests to wait on (bans stop events within 300 ms, …). */
+export const FAST_REALTIME: Partial<RealtimeOptions> = {
+  userCheckMs: 300,
+  pollMs: 200,
+  sweepMs: 200,
+  heartbeatMs: 1_000,
+  maxMissed: 20,
+};
+
+/**
+ * A bus for a test node: in-process, or Redis when the config has REDIS_URL, on channels of this
+ * test's own (`prefix`), so test files running at once never hear each other's events. Nodes
+ * of one test share a prefix.
+ */
+export function testBus(config: Config, prefix = `test:${randomBytes(6).toString('hex')}:`): Bus {
+  return config.redis ? new RedisBus(config.redis.url, { log: quiet, prefix }) : new MemoryBus({ log: quiet });
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -34,14 +62,17 @@ export function useTestApp(env: Record<string, string> | (() => Record<string, s
     const t = await createTestDatabase();
     const config = testConfig(typeof env === 'function' ? env() : env);
     const storage = testStorage(config);
-    const app = await buildApp({ config, db: t.db, storage });
+    const busPrefix = `test:${randomBytes(6).toString('hex')}:`;
+    const bus = testBus(config, busPrefix);
+    const app = await buildApp({ config, db: t.db, storage, bus, realtimeOptions: FAST_REALTIME });
     await app.ready();
-    holder.current = { app, t, config, storage };
+    holder.current = { app, t, config, storage, bus, busPrefix };
     current = holder.current;
   });
   afterAll(async () => {
     if (!holder.current) return;
     await holder.current.app.close();
+    await holder.current.bus.close();
     holder.current.storage.close();
     await dropTestDatabase(holder.current.t);
   });

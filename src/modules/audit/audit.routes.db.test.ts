@@ -7,6 +7,7 @@ import {
   json,
   RESIDENT,
   RESIDENT_2,
+  testBus,
   testConfig,
   testStorage,
 } from '../../../test/helpers/app.js';
@@ -21,7 +22,12 @@ let app: FastifyInstance;
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
-  app = await buildApp({ config: testConfig(), db: t.db, storage: testStorage(testConfig()) });
+  app = await buildApp({
+    config: testConfig(),
+    db: t.db,
+    storage: testStorage(testConfig()),
+    bus: testBus(testConfig()),
+  });
   if (!app.hasRoute({ method: 'GET', url: '/api/v1/admin/audit' })) {
     await app.register(auditRoutes, { prefix: '/api/v1', db: t.db });
   }

@@ -1,9 +1,10 @@
 import { pick, type Lang } from '../../i18n/i18n.js';
+import { canSeeHiddenComments } from '../conversation/conversation.policy.js';
 import type { Actor } from '../identity/actor.js';
 import type { TimelineEventRow } from '../timeline/timeline.repository.js';
 import { canSeeExactLocation, canSeeReporter } from './incidents.policy.js';
 import type { IncidentRow } from './incidents.repository.js';
-import type { Incident } from './incidents.schemas.js';
+import type { Incident, TimelineItem } from './incidents.schemas.js';
 
 /**
  * The whitelist of what an incident shows, per viewer. Privacy rules apply here and only here:
@@ -45,6 +46,7 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     metadata: row.metadata,
     locationBlurred: !exact,
     version: row.version,
+    confirmations: row.confirmations,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -55,11 +57,16 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
   return incident;
 }
 
+/** Where a viewer who may not see the exact location is told the incident is. */
+export function blurredPoint(lon: number, lat: number): [number, number] {
+  return [blur(lon), blur(lat)];
+}
+
 function blur(deg: number): number {
   return Math.round((Math.floor(deg / BLUR_CELL_DEG) * BLUR_CELL_DEG + BLUR_CELL_DEG / 2) * 1e6) / 1e6;
 }
 
-export function presentTimelineEvent(event: TimelineEventRow, incident: IncidentRow, viewer: Actor) {
+export function presentTimelineEvent(event: TimelineEventRow, incident: IncidentRow, viewer: Actor): TimelineItem {
   const facts = {
     communityId: incident.community_id,
     reporterId: incident.reporter_id,
@@ -72,12 +79,18 @@ export function presentTimelineEvent(event: TimelineEventRow, incident: Incident
     event.actor_id !== null &&
     event.actor_id === incident.reporter_id &&
     !canSeeReporter(viewer, { ...facts, anonymous: true });
+  // A hidden comment keeps its place in the thread; its words and the reason are for staff.
+  // (Rows that crossed a bus as JSON carry the time as a string, and older ones none at all.)
+  const hiddenAt = event.hidden_at ? new Date(event.hidden_at) : null;
+  const staff = hiddenAt !== null && canSeeHiddenComments(viewer, facts);
   return {
     id: String(event.id),
     type: event.type,
     actor: !hideActor && event.actor_id ? { id: event.actor_id, displayName: event.actor_name ?? '' } : null,
-    data: event.data,
+    data: hiddenAt === null || staff ? event.data : { body: null },
     internal: event.internal,
     createdAt: event.created_at.toISOString(),
+    hidden:
+      hiddenAt === null ? null : { at: hiddenAt.toISOString(), reason: staff ? (event.hidden_reason ?? null) : null },
   };
 }

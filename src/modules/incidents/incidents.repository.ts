@@ -30,6 +30,8 @@ export interface IncidentRow {
   hidden: boolean;
   requires_authority: boolean;
   version: number;
+  /** "me too" from other people (conversation module) */
+  confirmations: number;
   /** RFC 3339 in UTC with microseconds, made by Postgres: exact for cursors (a JS Date keeps
    * milliseconds only) and no per-row Date parsing and formatting in Node */
   created_at: string;
@@ -40,16 +42,17 @@ export interface IncidentRow {
   sort_distance?: number;
 }
 
-const SELECT = `
+/** The columns of an IncidentRow, over `incidents i` and the joins of FROM; other modules list incidents with them. */
+export const SELECT = `
   SELECT i.id, i.reference, i.title, i.description,
          ST_X(i.location) AS lon, ST_Y(i.location) AS lat, i.address,
          i.community_id, i.reporter_id, r.display_name AS reporter_name, i.anonymous,
          i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
-         i.metadata, i.is_public, i.hidden, i.requires_authority, i.version,
+         i.metadata, i.is_public, i.hidden, i.requires_authority, i.version, i.confirmations,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
          to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
-const FROM = `
+export const FROM = `
   FROM incidents i
   JOIN categories c ON c.id = i.category_id
   LEFT JOIN users r ON r.id = i.reporter_id
@@ -63,6 +66,17 @@ export async function findIncidentById(db: Queryable, id: string, forUpdate = fa
     values: [id],
   });
   return rows[0] ?? null;
+}
+
+/** Several at once, in no particular order (realtime loads the incidents of a batch of events). */
+export async function findIncidentsByIds(db: Queryable, ids: readonly string[]): Promise<IncidentRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<IncidentRow>({
+    name: 'incidents.byIds',
+    text: `${SELECT} ${FROM} WHERE i.id = ANY($1::uuid[])`,
+    values: [ids],
+  });
+  return rows;
 }
 
 export async function findIncidentByReference(db: Queryable, reference: string): Promise<IncidentRow | null> {
@@ -94,7 +108,8 @@ export interface IncidentInsert {
  * Inserts and returns the new id; null when the category is missing or inactive, or the
  * reference is taken (the caller tells which, and retries a taken reference). One statement on
  * the hot path: the category check, the smallest community holding the point, and whether the
- * reporter is banned or on the ban list (their reports stay hidden) are all decided here.
+ * reporter is banned or on the ban list (their reports stay hidden) are all decided here, and
+ * the reporter starts following the new incident.
  */
 export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<IncidentRow | null> {
   const { rows } = await tx.query<IncidentRow>({
@@ -118,7 +133,10 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
            FROM point, categories c
            WHERE c.id = $9 AND c.active
            ON CONFLICT (reference) DO NOTHING
-           RETURNING *)
+           RETURNING *),
+           fol AS (
+           INSERT INTO incident_follows (incident_id, user_id, created_at)
+           SELECT id, reporter_id, created_at FROM ins WHERE reporter_id IS NOT NULL)
            ${SELECT}
            FROM ins i
            JOIN categories c ON c.id = i.category_id
@@ -289,6 +307,15 @@ async function orderTies(db: Queryable, f: ListFilter, rows: IncidentRow[]): Pro
   return [...rows.filter((r) => keyOf(r) < tie).sort(byKey), ...group].slice(0, f.limit);
 }
 
+/** The visibility predicate over `incidents i` as SQL (null: everything), its values added through `param`. */
+export function visibilityCondition(v: Visibility, param: (value: unknown) => string): string | null {
+  if (v.kind === 'all') return null;
+  const alternatives = ['(i.is_public AND NOT i.hidden)'];
+  if (v.orReporterId) alternatives.push(`i.reporter_id = ${param(v.orReporterId)}`);
+  if (v.orCommunityIds.length > 0) alternatives.push(`i.community_id = ANY(${param(v.orCommunityIds)}::uuid[])`);
+  return alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`;
+}
+
 function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const param = (v: unknown): string => {
@@ -342,13 +369,8 @@ function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: 
   if (f.reporterId) where.push(`i.reporter_id = ${param(f.reporterId)}`);
   if (f.assigneeId) where.push(`i.assignee_id = ${param(f.assigneeId)}`);
 
-  const v = f.visibility;
-  if (v.kind === 'public') {
-    const alternatives = ['(i.is_public AND NOT i.hidden)'];
-    if (v.orReporterId) alternatives.push(`i.reporter_id = ${param(v.orReporterId)}`);
-    if (v.orCommunityIds.length > 0) alternatives.push(`i.community_id = ANY(${param(v.orCommunityIds)}::uuid[])`);
-    where.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
-  }
+  const visible = visibilityCondition(f.visibility, param);
+  if (visible) where.push(visible);
 
   let order: string;
   const after = f.after;

@@ -83,6 +83,8 @@ export const Incident = Type.Object({
   /** true when the exact location is hidden from this viewer (sensitive category) */
   locationBlurred: Type.Boolean(),
   version: Type.Integer(),
+  /** how many other people said "me too" */
+  confirmations: Type.Integer({ minimum: 0 }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   distance: Type.Optional(Type.Number({ description: 'metres from `near`, in near queries' })),
@@ -133,7 +135,13 @@ export const TimelineItem = Type.Object({
   data: Type.Object({}, { additionalProperties: true }),
   internal: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
+  /** a comment a moderator hid: its body and the reason show to staff only */
+  hidden: Type.Union([
+    Type.Object({ at: Type.String({ format: 'date-time' }), reason: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
 });
+export type TimelineItem = Static<typeof TimelineItem>;
 export const Timeline = Type.Object({ items: Type.Array(TimelineItem) });
 
 export const IdOrReferenceParams = Type.Object({ idOrReference: Type.String({ maxLength: 64 }) });
