@@ -23,7 +23,7 @@ import { mediaRoutes } from './modules/media/media.routes.js';
 import { conversationRoutes } from './modules/conversation/conversation.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
-import { MAX_CLIENT_MESSAGE_BYTES, realtimeRoutes } from './modules/realtime/realtime.routes.js';
+import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
 import type { Bus } from './platform/bus/bus.js';
 import { FileSystemStorage } from './platform/storage/filesystem.js';
 import { fileRoutes } from './platform/storage/files.routes.js';
@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const realtime = createRealtime({ db, bus, tokens: identity.tokens, log: app.log, options: deps.realtimeOptions });
   await app.register(websocket, {
-    options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: { threshold: 1024 } },
+    options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: PER_MESSAGE_DEFLATE },
     // before the server waits for its connections to end: every socket is told 1001 (going
     // away), where the plugin's default would close them without a code
     preClose: async function (this: FastifyInstance) {

@@ -8,8 +8,8 @@ class FakeSocket implements Socket {
   bufferedAmount = 0;
   readyState = 1;
   closed: { code: number; reason: string } | null = null;
-  send(data: string): void {
-    this.sent.push(data);
+  send(data: string | Buffer): void {
+    this.sent.push(String(data));
   }
   close(code: number, reason: string): void {
     this.closed = { code, reason };

@@ -15,7 +15,8 @@ import type { WireEvent } from './realtime.repository.js';
 export interface Socket {
   readonly bufferedAmount: number;
   readonly readyState: number;
-  send(data: string): void;
+  /** always a text frame (`binary: false`), even from a Buffer */
+  send(data: string | Buffer, options: { binary: boolean }): void;
   close(code: number, reason: string): void;
   terminate(): void;
 }
@@ -145,7 +146,7 @@ export class Hub {
     }
     if (targets.size === 0) return;
 
-    const shared = new Map<string, string>();
+    const shared = new Map<string, string | Buffer>();
     for (const [client, names] of targets) {
       if (!mayReceive(client.actor, wire)) continue;
       const fresh: string[] = [];
@@ -175,7 +176,7 @@ export class Hub {
     }
   }
 
-  send(client: Client, text: string): void {
+  send(client: Client, frame: string | Buffer): void {
     const socket = client.socket;
     if (socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.options.maxBufferedBytes) {
@@ -183,7 +184,7 @@ export class Hub {
       socket.close(1013, 'too slow; reconnect and resume');
       return;
     }
-    socket.send(text);
+    socket.send(frame, { binary: false });
   }
 
   closeAll(code: number, reason: string): void {
@@ -224,27 +225,35 @@ function incidentChannelOf(client: Client, incidentId: string): string | null {
 }
 
 /**
- * The message for this client about this event (`shared` belongs to this one event). Viewers with no role who did not report the incident all see the
- * same thing (per language), so their JSON is made once per event and shared: fan-out to
- * thousands of residents costs one presentation, not thousands.
+ * The frame for this client about this event (`shared` belongs to this one event). Viewers with no
+ * role who did not report the incident all see the same thing (per language and channels), so
+ * their frame is made and UTF-8 encoded once per event and shared: a fan-out to thousands of
+ * residents costs one presentation and one encoding, not thousands.
  */
-function message(client: Client, wire: WireEvent, channels: string[], shared: Map<string, string>): string {
+function message(
+  client: Client,
+  wire: WireEvent,
+  channels: string[],
+  shared: Map<string, string | Buffer>,
+): string | Buffer {
   const actor = client.actor;
   const plain = actor.roles.length === 0 && (actor.userId === null || actor.userId !== wire.incident.reporter_id);
-  const key = plain ? client.lang : null;
-  let body = key === null ? undefined : shared.get(key);
-  if (body === undefined) {
-    const event = { ...wire.event, created_at: new Date(wire.event.created_at) };
-    body = JSON.stringify({
-      incident: presentIncident(wire.incident, actor, client.lang),
-      event: presentTimelineEvent(event, wire.incident, actor),
-    });
-    if (key !== null) shared.set(key, body);
-  }
-  return (
-    `{"type":"${eventName(wire.event.type)}","seq":${wire.seq},"channels":${JSON.stringify(channels)},` +
-    `"at":${JSON.stringify(wire.event.created_at)},${body.slice(1)}`
-  );
+  const channelsJson = JSON.stringify(channels);
+  const key = plain ? `${client.lang}|${channelsJson}` : null;
+  const cached = key === null ? undefined : shared.get(key);
+  if (cached !== undefined) return cached;
+  const event = { ...wire.event, created_at: new Date(wire.event.created_at) };
+  const body = JSON.stringify({
+    incident: presentIncident(wire.incident, actor, client.lang),
+    event: presentTimelineEvent(event, wire.incident, actor),
+  });
+  const text =
+    `{"type":"${eventName(wire.event.type)}","seq":${wire.seq},"channels":${channelsJson},` +
+    `"at":${JSON.stringify(wire.event.created_at)},${body.slice(1)}`;
+  if (key === null) return text;
+  const frame = Buffer.from(text);
+  shared.set(key, frame);
+  return frame;
 }
 
 function addTo(map: Map<string, Set<Client>>, key: string, client: Client): void {
