@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, useTestDatabase } from './helpers/database.js';
 import { killStrays, runCli, startServe, stop } from './helpers/cli.js';
+import { TestSocket } from './helpers/ws.js';
 
 /**
  * The command line as people run it: real processes, real configuration from the environment.
@@ -102,6 +103,15 @@ describe('command line', () => {
           }),
         });
         expect(created.status).toBe(201);
+
+        // SIGTERM with a live socket: readiness turns 503, the socket hears 1001, the process exits 0
+        const socket = await TestSocket.open(`ws://127.0.0.1:${server.port}/api/v1/ws`);
+        await socket.request({ type: 'subscribe', channel: 'me' }, (m) => m.type === 'error');
+        const stopping = Date.now();
+        const exit = stop(server.child);
+        expect(await socket.closed).toBe(1001);
+        expect(await exit).toBe(0);
+        expect(Date.now() - stopping).toBeLessThan(25_000);
       } finally {
         expect(await stop(server.child)).toBe(0);
       }
