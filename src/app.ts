@@ -132,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await realtime.start();
   app.decorate('realtime', realtime);
 
-  await app.register(healthRoutes, { db, storage, isDraining: deps.isDraining ?? (() => false) });
+  await app.register(healthRoutes, { db, storage, bus, isDraining: deps.isDraining ?? (() => false) });
   // embedded mode serves media files itself, through signed URLs (S3 serves its own)
   if (storage instanceof FileSystemStorage) await app.register(fileRoutes, { storage });
   await app.register(

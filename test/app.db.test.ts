@@ -8,7 +8,7 @@ describe('operations and documentation', () => {
     expect((await h.current.app.inject({ url: '/healthz' })).statusCode).toBe(200);
     const ready = await h.current.app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(json(ready)).toEqual({ status: 'ok', checks: { database: 'ok', storage: 'ok' } });
+    expect(json(ready)).toEqual({ status: 'ok', checks: { database: 'ok', storage: 'ok', bus: 'ok' } });
   });
 
   it('publishes an OpenAPI 3.1 document generated from the route schemas, and Swagger UI', async () => {

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
 import type { BlobStorage } from '../../platform/storage/storage.js';
+import type { Bus } from '../../platform/bus/bus.js';
 
 export interface HealthDeps {
   db: Database;
   storage: BlobStorage;
+  bus: Bus;
   /** turns true when the node is shutting down: readiness fails at once so traffic moves away */
   isDraining: () => boolean;
 }
@@ -49,8 +51,11 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
         () => 'ok',
         () => 'unavailable',
       );
+      // Redis pub/sub too: without it live updates still arrive, through the database, more slowly
+      checks.bus = deps.bus.state() === 'up' ? 'ok' : 'unavailable';
       if (!ok) reply.status(503).header('retry-after', '5');
-      return { status: ok ? (checks.storage === 'ok' ? 'ok' : 'degraded') : 'unavailable', checks };
+      const degraded = checks.storage !== 'ok' || checks.bus !== 'ok';
+      return { status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', checks };
     },
   );
 }

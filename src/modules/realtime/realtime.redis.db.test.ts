@@ -92,6 +92,8 @@ describe('Redis restarted mid-test', () => {
 
     await redis.kill();
     await waitFor(() => nodes.every((n) => n.bus.state() === 'down'), 5_000);
+    const health = json(await nodes[0]!.app.inject({ url: '/readyz' }));
+    expect(health).toMatchObject({ status: 'degraded', checks: { database: 'ok', bus: 'unavailable' } });
     const during = await reportOnB();
     expect(during.status).toBe(201); // HTTP does not need Redis
     await new Promise((r) => setTimeout(r, 500));
