@@ -25,6 +25,8 @@ Commands:
                                       create an account; prints its id as JSON
   audit verify                        check the audit trail's hash chain (exit 1 on any break)
   media gc [--grace-minutes N]        remove stored files that no database row points at
+  open311 keys create --name N | list | revoke --id ID
+                                      Open311 API keys (a new key is printed once)
   users grant|revoke --email E --role R [--community ID]
                                       change a role (admin; moderator or responder of a community)
   users ban|unban --email E [--reason R]
@@ -83,6 +85,19 @@ async function main(argv: string[]): Promise<number> {
       try {
         await migrate(db);
         return await auditCommand(db, rest, {
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+        });
+      } finally {
+        await db.close();
+      }
+    }
+    case 'open311': {
+      const { open311Command } = await import('./cli/open311.js');
+      const db = await openDatabase(config, log, { applicationName: 'buurtwag-open311' });
+      try {
+        await migrate(db);
+        return await open311Command(db, rest, {
           stdout: (s) => process.stdout.write(s),
           stderr: (s) => process.stderr.write(s),
         });

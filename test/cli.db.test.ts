@@ -221,4 +221,24 @@ describe('command line', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--grace-minutes');
   });
+
+  it(
+    'open311 keys: a new key is printed once, listed without its secret, and revoked',
+    { timeout: 120_000 },
+    async () => {
+      const made = await runCli(['open311', 'keys', 'create', '--name', 'Ward 58 app'], env);
+      expect(made.code, made.stderr).toBe(0);
+      const key = JSON.parse(made.stdout) as { id: string; name: string; key: string };
+      expect(key).toMatchObject({ name: 'Ward 58 app', key: expect.stringMatching(/^bw311_/) });
+      const list = await runCli(['open311', 'keys', 'list'], env);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain(key.id);
+      expect(list.stdout).not.toContain(key.key);
+      const revoked = await runCli(['open311', 'keys', 'revoke', '--id', key.id], env);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      const missing = await runCli(['open311', 'keys', 'create'], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('--name');
+    },
+  );
 });

@@ -27,6 +27,10 @@ const SMALL: RateLimitPolicy = {
     { by: 'account', max: 5, windowSeconds: 60 },
     { by: 'ip', signedOutOnly: true, max: 5, windowSeconds: 60 },
   ],
+  open311: [
+    { by: 'apiKey', max: 3, windowSeconds: 60 },
+    { by: 'ip', max: 100, windowSeconds: 60 },
+  ],
 };
 
 interface Built {
@@ -72,6 +76,7 @@ async function build(
   );
   app.post('/auth/login', { config: { rateLimitClass: 'login' } }, async () => ({ ok: true }));
   app.get('/healthz', { config: { rateLimitClass: 'none' } }, async () => ({ ok: true }));
+  app.post('/open311/requests', { config: { rateLimitClass: 'open311' } }, async () => ({ ok: true }));
   await app.ready();
   opened.push(app);
   return { app, limits };
@@ -94,6 +99,16 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 }
 
 describe('rate limits in memory', () => {
+  it('counts Open311 requests per api_key, from the form body or the query', async () => {
+    const { app } = await build();
+    const post = (key: string) =>
+      app.inject({ method: 'POST', url: '/open311/requests', payload: { api_key: key, service_code: 'pothole' } });
+    expect([(await post('key-a')).statusCode, (await post('key-a')).statusCode]).toEqual([200, 200]);
+    expect((await app.inject({ method: 'POST', url: '/open311/requests?api_key=key-a' })).statusCode).toBe(200);
+    expect((await post('key-a')).statusCode).toBe(429);
+    expect((await post('key-b')).statusCode).toBe(200); // another key, another count
+  });
+
   it('answers 429 problem+json with Retry-After and the RateLimit headers, localized', async () => {
     const { app } = await build();
     const ok = await app.inject({ url: '/things' });

@@ -20,7 +20,7 @@ import { AppError } from './errors.js';
  * up to twice the limit across a window boundary, does not matter for abuse limits this coarse.
  */
 
-export type RateLimitClass = 'login' | 'create' | 'write' | 'read';
+export type RateLimitClass = 'login' | 'create' | 'write' | 'read' | 'open311';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,8 +33,11 @@ declare module 'fastify' {
 }
 
 export interface LimitRule {
-  /** what is counted: the signed-in account, the client address, or the email a sign-in names */
-  by: 'account' | 'ip' | 'email';
+  /**
+   * what is counted: the signed-in account, the client address, the email a sign-in names, or
+   * the Open311 `api_key` a request carries (form body or query)
+   */
+  by: 'account' | 'ip' | 'email' | 'apiKey';
   /** count only requests without a signed-in user (an account rule covers the others) */
   signedOutOnly?: boolean;
   max: number;
@@ -56,6 +59,11 @@ export const DEFAULT_LIMITS: RateLimitPolicy = {
   write: [
     { by: 'account', max: 60, windowSeconds: 60 },
     { by: 'ip', signedOutOnly: true, max: 60, windowSeconds: 60 },
+  ],
+  // Open311 clients are back-office systems: per key, and per address for keyless reads
+  open311: [
+    { by: 'apiKey', max: 1_000, windowSeconds: 60 * 60 },
+    { by: 'ip', max: 600, windowSeconds: 60 },
   ],
   // generous: a map client pans and zooms in bursts
   read: [
@@ -193,6 +201,7 @@ export function registerRateLimits(app: FastifyInstance, options: RateLimitOptio
     create: options.limits?.create ?? DEFAULT_LIMITS.create,
     write: options.limits?.write ?? DEFAULT_LIMITS.write,
     read: options.limits?.read ?? DEFAULT_LIMITS.read,
+    open311: options.limits?.open311 ?? DEFAULT_LIMITS.open311,
   };
   const prefix = options.redisPrefix ?? 'bw:rl:';
   const memory = new MemoryCounters();
@@ -275,6 +284,7 @@ function checksFor(
     let subject: string | null;
     if (rule.by === 'account') subject = userId;
     else if (rule.by === 'email') subject = loginEmail(request.body);
+    else if (rule.by === 'apiKey') subject = apiKeyOf(request);
     else subject = userId !== null && rule.signedOutOnly ? null : clientAddress(request.ip);
     if (subject === null) continue;
     const name = `${routeClass}-${rule.by}`;
@@ -282,6 +292,16 @@ function checksFor(
     checks.push({ name, rule, key: `${prefix}${name}:${digest(subject)}` });
   }
   return checks;
+}
+
+/** the `api_key` of an Open311 request: in the form body of a POST, else in the query */
+function apiKeyOf(request: FastifyRequest): string | null {
+  for (const source of [request.body, request.query]) {
+    if (typeof source !== 'object' || source === null) continue;
+    const key = (source as Record<string, unknown>).api_key;
+    if (typeof key === 'string' && key.length > 0 && key.length <= 200) return key;
+  }
+  return null;
 }
 
 /** the account a sign-in tries, as the accounts module compares it: trimmed, lower case */
