@@ -21,6 +21,7 @@ import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 import { mediaRoutes } from './modules/media/media.routes.js';
 import { conversationRoutes } from './modules/conversation/conversation.routes.js';
+import { open311Routes } from './modules/open311/open311.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'media', description: 'Photos, video and documents on incidents' },
         { name: 'conversation', description: 'Comments, moderation, "me too" and following' },
         { name: 'realtime', description: 'Live updates over WebSocket' },
+        { name: 'open311', description: 'Open311 GeoReport v2 (XML and JSON), for councils and their systems' },
         { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'categories', description: 'What can be reported' },
         { name: 'communities', description: 'Areas with their own staff' },
@@ -152,5 +154,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1' },
   );
+  await app.register(open311Routes, { prefix: '/open311/v2', db, publicUrl: config.http.publicUrl });
   return app;
 }

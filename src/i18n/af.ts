@@ -109,4 +109,9 @@ export const af: Record<MessageKey, string> = {
 
   'error.method_not_allowed.title': 'Metode nie toegelaat nie',
   'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
+
+  'validation.attribute_values_required': "'n {datatype}-eienskap het waardes nodig",
+  'validation.attribute_values_forbidden': 'net lyseienskappe het waardes',
+  'validation.duplicate': 'herhaal {value}',
+  'validation.attribute_not_a_value': 'moet een wees van: {values}',
 };

@@ -109,6 +109,11 @@ export const en = {
 
   'error.method_not_allowed.title': 'Method not allowed',
   'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
+
+  'validation.attribute_values_required': 'a {datatype} attribute needs values',
+  'validation.attribute_values_forbidden': 'only list attributes have values',
+  'validation.duplicate': 'repeats {value}',
+  'validation.attribute_not_a_value': 'must be one of: {values}',
 } as const;
 
 export type MessageKey = keyof typeof en;

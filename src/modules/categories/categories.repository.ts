@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
-import type { Translations } from './categories.schemas.js';
+import type { CategoryAttribute, Translations } from './categories.schemas.js';
 
 export interface CategoryRow {
   id: string;
@@ -11,9 +11,10 @@ export interface CategoryRow {
   active: boolean;
   sensitive: boolean;
   sort_order: number;
+  attributes: CategoryAttribute[];
 }
 
-const COLUMNS = 'id, slug, name, description, icon, color, active, sensitive, sort_order';
+const COLUMNS = 'id, slug, name, description, icon, color, active, sensitive, sort_order, attributes';
 
 export async function listCategories(db: Queryable, includeInactive: boolean): Promise<CategoryRow[]> {
   const { rows } = await db.query<CategoryRow>({
@@ -41,6 +42,7 @@ export interface CategoryWrite {
   active: boolean;
   sensitive: boolean;
   sortOrder: number;
+  attributes: CategoryAttribute[];
 }
 
 /** The written columns, in the order both statements number them. */
@@ -53,12 +55,13 @@ const writeValues = (c: CategoryWrite): unknown[] => [
   c.active,
   c.sensitive,
   c.sortOrder,
+  JSON.stringify(c.attributes),
 ];
 
 export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<CategoryRow | null> {
   const { rows } = await db.query<CategoryRow>({
-    text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order, attributes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (slug) DO NOTHING
            RETURNING ${COLUMNS}`,
     values: writeValues(c),
@@ -69,7 +72,8 @@ export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<C
 export async function updateCategory(db: Queryable, id: string, c: CategoryWrite): Promise<CategoryRow | null> {
   const { rows } = await db.query<CategoryRow>({
     text: `UPDATE categories SET slug = $2, name = $3, description = $4, icon = $5, color = $6,
-                  active = $7, sensitive = $8, sort_order = $9, updated_at = now()
+                  active = $7, sensitive = $8, sort_order = $9, attributes = $10,
+                  updated_at = now()
            WHERE id = $1
            RETURNING ${COLUMNS}`,
     values: [id, ...writeValues(c)],
@@ -83,4 +87,14 @@ export async function slugTaken(db: Queryable, slug: string, exceptId: string | 
     values: [slug, exceptId],
   });
   return rows.length > 0;
+}
+
+/** The attributes of a category a report is being made in (null: no such category). */
+export async function findAttributes(db: Queryable, id: string): Promise<CategoryAttribute[] | null> {
+  const { rows } = await db.query<{ attributes: CategoryAttribute[] }>({
+    name: 'categories.attributes',
+    text: 'SELECT attributes FROM categories WHERE id = $1',
+    values: [id],
+  });
+  return rows[0]?.attributes ?? null;
 }

@@ -9,6 +9,58 @@ export const Translations = Type.Object(
 );
 export type Translations = { en: string; af?: string };
 
+/** The Open311 datatypes an attribute can have; the list types carry `values`. */
+export const ATTRIBUTE_DATATYPES = [
+  'string',
+  'number',
+  'datetime',
+  'text',
+  'singlevaluelist',
+  'multivaluelist',
+] as const;
+export type AttributeDatatype = (typeof ATTRIBUTE_DATATYPES)[number];
+export const LIST_DATATYPES: readonly AttributeDatatype[] = ['singlevaluelist', 'multivaluelist'];
+
+/** One extra question a report in this category asks (an Open311 service attribute), as stored. */
+export const CategoryAttribute = Type.Object(
+  {
+    code: Type.String({ pattern: '^[a-z0-9_]{1,64}$' }),
+    datatype: Type.Enum(ATTRIBUTE_DATATYPES),
+    required: Type.Boolean(),
+    description: Translations,
+    order: Type.Integer({ minimum: 0, maximum: 10000 }),
+    values: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { key: Type.String({ minLength: 1, maxLength: 100 }), name: Translations },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 200 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export interface CategoryAttribute {
+  code: string;
+  datatype: AttributeDatatype;
+  required: boolean;
+  description: Translations;
+  order: number;
+  values?: Array<{ key: string; name: Translations }>;
+}
+const Attributes = Type.Array(CategoryAttribute, { maxItems: 50 });
+
+/** An attribute in the reader's language. */
+export const LocalizedAttribute = Type.Object({
+  code: Type.String(),
+  datatype: Type.String(),
+  required: Type.Boolean(),
+  description: Type.String(),
+  order: Type.Integer(),
+  values: Type.Optional(Type.Array(Type.Object({ key: Type.String(), name: Type.String() }))),
+});
+
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
 const Color = Type.String({ pattern: '^#[0-9a-fA-F]{6}$' });
 const Icon = Type.String({ pattern: '^[a-z0-9-]{1,40}$' });
@@ -22,6 +74,7 @@ export const Category = Type.Object({
   color: Type.String(),
   active: Type.Boolean(),
   sensitive: Type.Boolean(),
+  attributes: Type.Array(LocalizedAttribute),
 });
 export type Category = Static<typeof Category>;
 
@@ -31,6 +84,7 @@ export const CategoryWithTranslations = Type.Object({
   translations: Type.Object({
     name: Translations,
     description: Type.Object({ en: Type.Optional(Type.String()), af: Type.Optional(Type.String()) }),
+    attributes: Type.Array(CategoryAttribute),
   }),
   sortOrder: Type.Integer(),
 });
@@ -47,6 +101,7 @@ export const CategoryCreate = Type.Object(
     active: Type.Optional(Type.Boolean()),
     sensitive: Type.Optional(Type.Boolean()),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })),
+    attributes: Type.Optional(Attributes),
   },
   { additionalProperties: false },
 );
@@ -62,6 +117,7 @@ export const CategoryPatch = Type.Object(
     active: Type.Optional(Type.Boolean()),
     sensitive: Type.Optional(Type.Boolean()),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })),
+    attributes: Type.Optional(Attributes),
   },
   { additionalProperties: false, minProperties: 1 },
 );

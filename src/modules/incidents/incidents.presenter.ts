@@ -11,7 +11,7 @@ import type { Incident, TimelineItem } from './incidents.schemas.js';
  * the reporter of an anonymous report, and the exact location (and address) of a sensitive one.
  */
 // ~250 m cells: 0.00225° of latitude; longitude cells as wide in degrees, which is ~225 m at 26°S
-const BLUR_CELL_DEG = 0.00225;
+export const BLUR_CELL_DEG = 0.00225;
 
 export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): Incident {
   // one facts object per row: lists present up to 200 rows per request

@@ -4,6 +4,8 @@ import { AppError, invalid, invalidField, notFound, type FieldError } from '../.
 import { enqueue } from '../../platform/jobs/jobs.js';
 import type { Lang } from '../../i18n/i18n.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { checkAttributeValues } from '../categories/categories.attributes.js';
+import { findAttributes } from '../categories/categories.repository.js';
 import { refusal, type Actor } from '../identity/actor.js';
 import * as idempotency from '../idempotency/idempotency.repository.js';
 import { enqueueObjectDeletion } from '../media/media.jobs.js';
@@ -71,6 +73,12 @@ export async function createIncident(
   const metadataBytes = Buffer.byteLength(JSON.stringify(metadata));
   if (metadataBytes > METADATA_MAX_BYTES) {
     throw invalidField('/body/metadata', 'validation.metadata_size', { limit: METADATA_MAX_BYTES });
+  }
+  // the answers to the category's questions (a missing category is reported by the insert below)
+  const attributes = await findAttributes(db, input.categoryId);
+  if (attributes && attributes.length > 0) {
+    const fields = checkAttributeValues(attributes, metadata);
+    if (fields.length > 0) throw invalid(fields);
   }
   const scope = ctx.actor.userId ?? `ip:${ctx.clientAddress}`;
   const requestHash = idempotencyKey ? hashBody(input) : '';

@@ -1,0 +1,45 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * Requests are checked by the service (open311.service.ts) so that every problem answers in the
+ * spec's error format with a description a client developer can act on; these schemas only say
+ * which parameters exist (for the OpenAPI document) and that they are strings. Unknown
+ * parameters are allowed: Open311 clients send jurisdiction_id and api_key, which a single
+ * jurisdiction with open reads does not need.
+ */
+const Text = (description: string) => Type.Optional(Type.String({ maxLength: 20_000, description }));
+
+export const FileParams = Type.Object({
+  file: Type.String({
+    maxLength: 200,
+    description: 'the resource with its format: `services.json`, `BW-7K3Q9D2M.xml`',
+  }),
+});
+
+export const LangQuery = Type.Object(
+  { lang: Text('en or af (else Accept-Language)'), jurisdiction_id: Text('ignored: one jurisdiction') },
+  { additionalProperties: true },
+);
+
+export const RequestsQuery = Type.Object(
+  {
+    service_request_id: Text('comma-separated ids (references or uuids); the other filters are then ignored'),
+    service_code: Text('comma-separated service codes'),
+    start_date: Text('ISO 8601; requests made at or after it'),
+    end_date: Text('ISO 8601; requests made at or before it (at most 90 days after start_date)'),
+    status: Text('open, closed (comma-separated)'),
+    updated_after: Text('ISO 8601 (extension)'),
+    updated_before: Text('ISO 8601 (extension)'),
+    page: Text('from 1 (extension)'),
+    page_size: Text('1..1000, default 1000 (extension)'),
+    bbox: Text('minlon,minlat,maxlon,maxlat (extension)'),
+    lat: Text('with long: nearest first (extension)'),
+    long: Text('with lat (extension)'),
+    radius: Text('metres around lat/long, at most 50,000; default 1,000 (extension)'),
+    extended_statuses: Text('true: our own statuses instead of open/closed (extension)'),
+    lang: Text('en or af (else Accept-Language)'),
+    jurisdiction_id: Text('ignored: one jurisdiction'),
+  },
+  { additionalProperties: true },
+);
+export type RequestsQuery = Static<typeof RequestsQuery>;
