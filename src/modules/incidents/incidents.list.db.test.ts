@@ -241,3 +241,50 @@ describe('cursor pagination', () => {
     expect(res.statusCode).toBe(400);
   });
 });
+
+describe('sensitive incidents on the map', () => {
+  // a point near the west edge of its ~250 m blur cell: the public is told the cell's centre,
+  // about 110 m east and 60 m south of it
+  const exact = [28.04626, -26.2041] as const;
+  const cell = 0.00225;
+  const blurred = exact.map((d) => Math.floor(d / cell) * cell + cell / 2) as [number, number];
+  let crime: string;
+
+  beforeAll(async () => {
+    const res = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: await as(RESIDENT_2),
+      payload: {
+        title: 'Break-in at number 12',
+        description: 'Back door forced',
+        categoryId: categories['crime-suspicious-activity'],
+        location: { type: 'Point', coordinates: [...exact] },
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    crime = json(res).id;
+  });
+
+  const found = async (query: string, headers: Record<string, string> = {}) =>
+    (
+      json(await inject({ url: `/api/v1/incidents?${query}&category=crime-suspicious-activity`, headers }))
+        .items as Array<{ id: string }>
+    )
+      .map((i) => i.id)
+      .includes(crime);
+
+  it('matches the point the public is shown, never the exact one, so a shrinking radius finds nothing', async () => {
+    expect(await found(`near=${exact.join(',')}&radius=30`)).toBe(false);
+    expect(await found(`near=${blurred.join(',')}&radius=30`)).toBe(true);
+    const d = 0.0002; // ~20 m
+    expect(await found(`bbox=${exact[0] - d},${exact[1] - d},${exact[0] + d},${exact[1] + d}`)).toBe(false);
+    expect(await found(`bbox=${blurred[0] - d},${blurred[1] - d},${blurred[0] + d},${blurred[1] + d}`)).toBe(true);
+  });
+
+  it('matches the exact point for those who may see it', async () => {
+    expect(await found(`near=${exact.join(',')}&radius=30`, await as(RESIDENT_2))).toBe(true);
+    expect(await found(`near=${exact.join(',')}&radius=30`, await as(ADMIN, 'admin'))).toBe(true);
+    expect(await found(`near=${blurred.join(',')}&radius=30`, await as(ADMIN, 'admin'))).toBe(false);
+  });
+});

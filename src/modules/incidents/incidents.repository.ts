@@ -2,6 +2,7 @@ import type { Queryable } from '../../platform/db/database.js';
 import { statementName } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import type { Visibility } from './incidents.policy.js';
+import { BLUR_CELL_DEG } from './incidents.presenter.js';
 import type { Priority, Status } from './incidents.schemas.js';
 
 /** An incident as the database holds it, with what the presenter needs from joined tables. */
@@ -307,6 +308,25 @@ async function orderTies(db: Queryable, f: ListFilter, rows: IncidentRow[]): Pro
   return [...rows.filter((r) => keyOf(r) < tie).sort(byKey), ...group].slice(0, f.limit);
 }
 
+/**
+ * Rows whose exact location this viewer may not see (sensitive categories, unless the viewer
+ * reported it or is staff of its community; admins see all), as SQL; null when there are none.
+ */
+function blurredFor(v: Visibility, param: (value: unknown) => string): string | null {
+  if (v.kind === 'all') return null;
+  const exact: string[] = [];
+  if (v.orReporterId) exact.push(`i.reporter_id = ${param(v.orReporterId)}`);
+  if (v.orCommunityIds.length > 0) exact.push(`i.community_id = ANY(${param(v.orCommunityIds)}::uuid[])`);
+  return exact.length === 0 ? 'c.sensitive' : `(c.sensitive AND NOT coalesce(${exact.join(' OR ')}, false))`;
+}
+
+/** The centre of the incident's blur cell, as presentIncident shows it. */
+const cellCentre = (axis: string) =>
+  `(floor(${axis}(i.location) / ${BLUR_CELL_DEG}) * ${BLUR_CELL_DEG} + ${BLUR_CELL_DEG / 2})`;
+const BLURRED_POINT = `ST_SetSRID(ST_MakePoint(${cellCentre('ST_X')}, ${cellCentre('ST_Y')}), 4326)`;
+/** a blur cell's diagonal, in metres of longitude at the equator (the widest it gets) */
+const BLUR_MARGIN_M = Math.ceil(BLUR_CELL_DEG * Math.SQRT2 * 111_320);
+
 /** The visibility predicate over `incidents i` as SQL (null: everything), its values added through `param`. */
 export function visibilityCondition(v: Visibility, param: (value: unknown) => string): string | null {
   if (v.kind === 'all') return null;
@@ -326,20 +346,41 @@ function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: 
   let distanceExpr: string | null = null;
   let sortDistanceExpr: string | null = null;
 
+  // A sensitive incident is where the viewer is told it is: its blurred point decides whether it
+  // is near or in the box, unless the viewer may see the exact one. Filtering by the exact point
+  // would let anyone find it by shrinking a radius around it.
+  const hideExact = f.near || f.bbox ? blurredFor(f.visibility, param) : null;
+
   if (f.near) {
     const [lon, lat, radius] = [param(f.near.lon), param(f.near.lat), param(f.near.radius)];
     const point = `ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326)::geography`;
     // the same projection as the incidents.location_m column (see 0001_core.sql)
     const pointM = `ST_SetSRID(ST_MakePoint(radians(${lon}::float8) * 6378137, ln(tan(pi() / 4 + radians(${lat}::float8) / 2)) * 6378137), 3857)`;
-    // Mercator stretches lengths by 1/cos(latitude): the box must be that much larger
-    const radiusM = `(${radius}::float8 / cos(radians(${lat}::float8)) * 1.01)`;
+    // Mercator stretches lengths by 1/cos(latitude): the box must be that much larger; and a
+    // blur cell's diagonal more where blurred points count
+    const margin = hideExact ? ` + ${BLUR_MARGIN_M}` : '';
+    const radiusM = `((${radius}::float8${margin}) / cos(radians(${lat}::float8)) * 1.01)`;
     distanceExpr = `(i.location::geography <-> ${point})`;
     sortDistanceExpr = `(i.location_m <-> ${pointM})`;
-    where.push(`i.location_m && ST_Expand(${pointM}, ${radiusM})`, `${distanceExpr} <= ${radius}::float8`);
+    where.push(
+      `i.location_m && ST_Expand(${pointM}, ${radiusM})`,
+      hideExact
+        ? `CASE WHEN ${hideExact} THEN (${BLURRED_POINT}::geography <-> ${point}) <= ${radius}::float8
+                ELSE ${distanceExpr} <= ${radius}::float8 END`
+        : `${distanceExpr} <= ${radius}::float8`,
+    );
   }
   if (f.bbox) {
     const [a, b, c, d] = f.bbox.map((n) => param(n));
-    where.push(`i.location && ST_MakeEnvelope(${a}, ${b}, ${c}, ${d}, 4326)`);
+    const box = `ST_MakeEnvelope(${a}, ${b}, ${c}, ${d}, 4326)`;
+    if (hideExact) {
+      where.push(
+        `i.location && ST_Expand(${box}, ${BLUR_CELL_DEG})`,
+        `CASE WHEN ${hideExact} THEN ${BLURRED_POINT} && ${box} ELSE i.location && ${box} END`,
+      );
+    } else {
+      where.push(`i.location && ${box}`);
+    }
     if (!f.near) {
       // "nearest the middle of the map first": planar, on the geometry index the box uses
       sortDistanceExpr = `(i.location <-> ST_SetSRID(ST_MakePoint((${a}::float8 + ${c}::float8) / 2, (${b}::float8 + ${d}::float8) / 2), 4326))`;

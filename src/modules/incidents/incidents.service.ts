@@ -59,14 +59,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // ---------------------------------------------------------------------------------------------
 // Create
 
+/**
+ * Where a report comes from when not from a person using the app: a trusted Open311 client,
+ * named by the id of its API key. Such a client speaks for the council's own systems, so its
+ * signed-out reports need no community to allow signed-out reporting. The key id goes to the
+ * audit trail only, never into the incident's (public) fields.
+ */
+export interface ReportSource {
+  via: 'open311';
+  keyId: string;
+}
+
 export async function createIncident(
   db: Database,
   ctx: RequestContext,
   input: IncidentCreate,
   idempotencyKey: string | null,
+  source: ReportSource | null = null,
 ): Promise<CreateResult> {
   const [pointLon, pointLat] = input.location.coordinates;
-  if (ctx.actor.userId === null && !policy.canCreate(ctx.actor, await repo.communityAt(db, pointLon, pointLat))) {
+  if (
+    ctx.actor.userId === null &&
+    source === null &&
+    !policy.canCreate(ctx.actor, await repo.communityAt(db, pointLon, pointLat))
+  ) {
     throw new AppError('unauthorized', 'error.unauthorized.detail');
   }
   const metadata = (input.metadata ?? {}) as Record<string, unknown>;
@@ -114,14 +130,21 @@ export async function createIncident(
         if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
       }
     }
-    await recordSideEffects(tx, ctx, row.id, 'incident.create', [
-      {
-        incidentId: row.id,
-        type: 'created',
-        actorId: ctx.actor.userId,
-        data: { status: row.status, priority: row.priority },
-      },
-    ]);
+    await recordSideEffects(
+      tx,
+      ctx,
+      row.id,
+      'incident.create',
+      [
+        {
+          incidentId: row.id,
+          type: 'created',
+          actorId: ctx.actor.userId,
+          data: { status: row.status, priority: row.priority },
+        },
+      ],
+      source ? { via: source.via, keyId: source.keyId } : {},
+    );
     await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
     const body = presentIncident(row, ctx.actor, ctx.lang);
     const location = `/api/v1/incidents/${row.id}`;
