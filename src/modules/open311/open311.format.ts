@@ -110,6 +110,8 @@ const ITEM_NAMES: Readonly<Record<string, string>> = {
   formats: 'format',
   service_requests: 'request',
   errors: 'error',
+  // mySociety's servicerequestupdates, as FixMyStreet reads it
+  service_requests_updates: 'request_update',
 };
 
 /** A response in both formats: the JSON value, and the XML root it is written as. */

@@ -6,6 +6,7 @@ import { ANONYMOUS } from '../identity/actor.js';
 import { presentIncident } from '../incidents/incidents.presenter.js';
 import type { IncidentRow } from '../incidents/incidents.repository.js';
 import type { Status } from '../incidents/incidents.schemas.js';
+import type { UpdateRow } from './open311.repository.js';
 
 /**
  * GeoReport v2 shapes, field for field in the spec's order. Whitelists like every presenter:
@@ -85,9 +86,49 @@ export function presentRequest(row: IncidentRow, lang: Lang, extendedStatuses: b
   };
 }
 
-/** Title, a blank line, the description; at most 4,000 characters (whole code points). */
+/**
+ * Title, a blank line, the description; at most 4,000 characters (whole code points). A report
+ * made over Open311 has its title from the description's first line: the description alone then.
+ */
 export function requestDescription(title: string, description: string): string {
-  const text = description.trim() === '' ? title : `${title}\n\n${description}`;
+  const stem = title.endsWith('…') ? title.slice(0, -1) : title;
+  const text =
+    description.trim() === '' ? title : description.startsWith(stem) ? description : `${title}\n\n${description}`;
   const chars = Array.from(text);
   return chars.length <= DESCRIPTION_MAX ? text : chars.slice(0, DESCRIPTION_MAX).join('');
+}
+
+/** The answer to POST /requests and GET /tokens/{token}: the id and the token (the incident's uuid). */
+export function presentPosted(posted: { reference: string; token: string }, withNotice: boolean) {
+  return {
+    service_request_id: posted.reference,
+    token: posted.token,
+    ...(withNotice ? { service_notice: null, account_id: null } : {}),
+  };
+}
+
+/**
+ * mySociety's extended statuses (FixMyStreet's Open311 updates), the nearest to each of ours.
+ * FixMyStreet turns them into its own states: fixed, investigating, action scheduled and so on.
+ */
+export const UPDATE_STATUS: Readonly<Record<Status, string>> = {
+  reported: 'open',
+  acknowledged: 'investigating',
+  in_progress: 'in_progress',
+  resolved: 'fixed',
+  closed: 'closed',
+  rejected: 'no_further_action',
+  duplicate: 'duplicate',
+};
+
+export function presentUpdate(row: UpdateRow) {
+  return {
+    update_id: row.id,
+    service_request_id: row.reference,
+    status: UPDATE_STATUS[row.status] ?? 'open',
+    updated_datetime: w3cDate(new Date(row.created_at).toISOString()),
+    // a status change has no words of its own; mySociety's schema wants strings, never null
+    description: row.body ?? '',
+    media_url: '',
+  };
 }

@@ -103,3 +103,56 @@ function degreesAround(lat: number, radius: number): [number, number] {
   const cos = Math.cos((Math.min(Math.abs(lat) + dLat, 89.9) * Math.PI) / 180);
   return [Math.min(180, dLat / cos), dLat];
 }
+
+export interface UpdateRow {
+  /** the timeline event's id */
+  id: string;
+  reference: string;
+  type: 'status_changed' | 'comment';
+  /** the request's status at the moment of the update (after it, for a status change) */
+  status: Status;
+  /** a comment's words; null for a status change */
+  body: string | null;
+  created_at: Date;
+}
+
+/**
+ * The public updates of public requests: status changes and comments that are neither internal
+ * notes nor hidden by a moderator. A comment carries the status its request had then: the last
+ * change before it, else the first change's `from`, else (never changed) the status now.
+ */
+export async function listUpdates(
+  db: Queryable,
+  f: { from: string; to: string; visibility: Visibility; limit: number },
+): Promise<UpdateRow[]> {
+  const values: unknown[] = [];
+  const param = (v: unknown): string => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const where = [
+    `e.type IN ('status_changed', 'comment')`,
+    'NOT e.internal',
+    'e.hidden_at IS NULL',
+    `e.created_at >= ${param(f.from)}::timestamptz`,
+    `e.created_at <= ${param(f.to)}::timestamptz`,
+  ];
+  const visible = visibilityCondition(f.visibility, param);
+  if (visible) where.push(visible);
+  const change = (order: 'before' | 'after') =>
+    `(SELECT s.data->>'${order === 'before' ? 'to' : 'from'}' FROM incident_events s
+      WHERE s.incident_id = e.incident_id AND s.type = 'status_changed'
+        AND s.id ${order === 'before' ? '<' : '>'} e.id
+      ORDER BY s.id ${order === 'before' ? 'DESC' : 'ASC'} LIMIT 1)`;
+  const text = `SELECT e.id::text AS id, i.reference, e.type,
+           CASE WHEN e.type = 'status_changed' THEN e.data->>'to'
+                ELSE COALESCE(${change('before')}, ${change('after')}, i.status::text) END AS status,
+           CASE WHEN e.type = 'comment' THEN e.data->>'body' END AS body,
+           e.created_at
+    FROM incident_events e JOIN incidents i ON i.id = e.incident_id
+    WHERE ${where.join(' AND ')}
+    ORDER BY e.created_at, e.id
+    LIMIT ${param(f.limit)}`;
+  const { rows } = await db.query<UpdateRow>({ name: statementName(text), text, values });
+  return rows;
+}

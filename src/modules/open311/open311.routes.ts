@@ -12,8 +12,15 @@ import {
   type Document,
   type Format,
 } from './open311.format.js';
-import { presentRequest, presentService, presentServiceDefinition } from './open311.presenter.js';
-import { FileParams, LangQuery, RequestsQuery } from './open311.schemas.js';
+import { FORM_BODY_LIMIT, FormError, parseForm, type Form } from './open311.form.js';
+import {
+  presentPosted,
+  presentRequest,
+  presentService,
+  presentServiceDefinition,
+  presentUpdate,
+} from './open311.presenter.js';
+import { FileParams, LangQuery, PostRequestBody, RequestsQuery, UpdatesQuery } from './open311.schemas.js';
 import * as service from './open311.service.js';
 import { Open311Error } from './open311.service.js';
 
@@ -31,9 +38,10 @@ const SPECIFICATION = 'http://wiki.open311.org/GeoReport_v2';
 export const CHANGESET = '2026-11-26T00:00:00Z';
 
 /**
- * Open311 GeoReport v2, read side: discovery, services, service definitions, requests and a
- * single request, each as `.json` and `.xml`. Errors answer in the spec's format, not as
- * problem+json: this plugin has its own error and not-found handlers.
+ * Open311 GeoReport v2: discovery, services, service definitions, requests (GET and POST), a
+ * single request, tokens, and mySociety's servicerequestupdates, each as `.json` and `.xml`.
+ * Errors answer in the spec's format, not as problem+json: this plugin has its own error and
+ * not-found handlers, and its own parser for the form-encoded bodies Open311 clients POST.
  */
 export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -49,11 +57,26 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, formatOf(request), 404, `No such resource: ${request.url.split('?')[0] ?? ''}`),
   );
+  // for this plugin only: the rest of the API speaks JSON
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 
   for (const format of FORMATS) {
     app.get(
       `/discovery.${format}`,
-      { schema: { tags, summary: `Discovery (${format})`, querystring: LangQuery } },
+      {
+        config: { rateLimitClass: 'open311' },
+        schema: { tags, summary: `Discovery (${format})`, querystring: LangQuery },
+      },
       async (_request, reply) =>
         send(
           reply,
@@ -61,7 +84,8 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
           objectDocument('discovery', {
             changeset: CHANGESET,
             contact: deps.contact ?? `See ${deps.publicUrl.replace(/\/+$/, '')}/docs for the API.`,
-            key_service: 'Reading needs no key. Keys for posting requests are issued by the administrators.',
+            key_service:
+              'Reading requests needs no key. Keys for posting requests and reading servicerequestupdates are issued by the administrators.',
             endpoints: [
               {
                 specification: SPECIFICATION,
@@ -78,6 +102,7 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
     app.get(
       `/services.${format}`,
       {
+        config: { rateLimitClass: 'open311' },
         schema: { tags, summary: `Service list: one service per active category (${format})`, querystring: LangQuery },
       },
       async (request, reply) => {
@@ -96,6 +121,7 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
     app.get(
       `/requests.${format}`,
       {
+        config: { rateLimitClass: 'open311' },
         schema: {
           tags,
           summary: `Service requests: public incidents, newest (or nearest) first (${format})`,
@@ -118,9 +144,77 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
     );
   }
 
+  for (const format of FORMATS) {
+    app.post(
+      `/requests.${format}`,
+      {
+        config: { rateLimitClass: 'open311' },
+        schema: {
+          tags,
+          summary: `Post a service request (${format})`,
+          description:
+            'A form (application/x-www-form-urlencoded) with a key: a public, anonymous report, answered at once ' +
+            'with its id and token. The contact fields (email, names, phone, device_id, account_id) are accepted ' +
+            'and never stored; media_url is not fetched; the location is lat and long (address_string is kept ' +
+            'as the address, not looked up).',
+          consumes: ['application/x-www-form-urlencoded'],
+          body: PostRequestBody,
+        },
+      },
+      async (request, reply) => {
+        const posted = await service.postRequest(
+          db,
+          { lang: request.lang, requestId: request.id, clientAddress: request.ip },
+          formOf(request),
+        );
+        // 200 as mySociety's Open311 endpoint answers (the spec names no other)
+        return send(reply, format, listDocument('service_requests', [presentPosted(posted, true)]));
+      },
+    );
+
+    app.get(
+      `/servicerequestupdates.${format}`,
+      {
+        config: { rateLimitClass: 'open311' },
+        schema: {
+          tags,
+          summary: `Updates of public requests: status changes and public comments, oldest first (${format})`,
+          description:
+            'mySociety’s extension, as FixMyStreet reads it. Needs api_key. Without dates, the last 24 hours; ' +
+            'at most 90 days and 1,000 updates at once (ask again from the last updated_datetime).',
+          querystring: UpdatesQuery,
+        },
+      },
+      async (request, reply) => {
+        await service.requireKey(db, request.query.api_key);
+        const rows = await service.listUpdates(db, request.query);
+        return send(reply, format, listDocument('service_requests_updates', rows.map(presentUpdate)));
+      },
+    );
+  }
+
+  app.get(
+    '/tokens/:file',
+    {
+      config: { rateLimitClass: 'open311' },
+      schema: {
+        tags,
+        summary: 'The request made for a token (`/tokens/{token}.json|.xml`); the token is the POST’s answer',
+        params: FileParams,
+        querystring: LangQuery,
+      },
+    },
+    async (request, reply) => {
+      const { name, format } = fileOf(request.params.file);
+      const found = await service.findToken(db, name);
+      return send(reply, format, listDocument('service_requests', [presentPosted(found, false)]));
+    },
+  );
+
   app.get(
     '/services/:file',
     {
+      config: { rateLimitClass: 'open311' },
       schema: {
         tags,
         summary: 'Service definition: the attributes of a service (`/services/{service_code}.json|.xml`)',
@@ -138,6 +232,7 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
   app.get(
     '/requests/:file',
     {
+      config: { rateLimitClass: 'open311' },
       schema: {
         tags,
         summary: 'One service request, by reference or id (`/requests/{id}.json|.xml`), as a list of one',
@@ -175,6 +270,15 @@ function fileOf(file: string): { name: string; format: Format } {
   return parsed;
 }
 
+/** The parsed form; a POST in any other content type is refused (the spec posts forms). */
+function formOf(request: FastifyRequest): Form {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' || typeof request.body !== 'object' || request.body === null) {
+    throw new Open311Error(415, 'Send the request as a form: application/x-www-form-urlencoded.');
+  }
+  return request.body as Form;
+}
+
 function flag(name: string, value: string | undefined): boolean {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
@@ -187,10 +291,15 @@ function toOpen311Error(
   reply: FastifyReply,
 ): { status: number; description: string } {
   if (error instanceof Open311Error) return { status: error.status, description: error.description };
+  if (error instanceof FormError) return { status: 400, description: error.message };
   if (error instanceof AppError) {
+    const fields = error.fields.map((f) => `${f.path}: ${t(request.lang, f.message, f.params)}`);
     return {
       status: error.status,
-      description: t(request.lang, error.detail, { ...error.params, requestId: request.id }),
+      description:
+        fields.length > 0
+          ? fields.join('; ')
+          : t(request.lang, error.detail, { ...error.params, requestId: request.id }),
     };
   }
   if (error.validation) {

@@ -43,3 +43,46 @@ export const RequestsQuery = Type.Object(
   { additionalProperties: true },
 );
 export type RequestsQuery = Static<typeof RequestsQuery>;
+
+export const UpdatesQuery = Type.Object(
+  {
+    api_key: Text('required: a key issued by the administrators'),
+    start_date: Text('ISO 8601; updates at or after it (default: 24 hours before end_date)'),
+    end_date: Text('ISO 8601; updates at or before it (default: now; at most 90 days after start_date)'),
+    jurisdiction_id: Text('ignored: one jurisdiction'),
+  },
+  { additionalProperties: true },
+);
+export type UpdatesQuery = Static<typeof UpdatesQuery>;
+
+/**
+ * POST /requests, for the OpenAPI document. The form is checked by the service (each field once,
+ * `attribute[code]` against the service's attributes), so these only name the fields.
+ */
+export const PostRequestBody = Type.Object(
+  {
+    api_key: Text('required: a key issued by the administrators'),
+    service_code: Text('required: a service code from services.json'),
+    lat: Text('required, with long: WGS 84 degrees'),
+    long: Text('required, with lat'),
+    address_string: Text('the address as the person gave it (stored; not looked up)'),
+    description: Text('at most 4,000 characters; its first line becomes the title'),
+    // contact details: accepted as the spec has them, never stored (the report is anonymous)
+    email: Text('ignored, never stored'),
+    device_id: Text('ignored, never stored'),
+    account_id: Text('ignored, never stored'),
+    first_name: Text('ignored, never stored'),
+    last_name: Text('ignored, never stored'),
+    phone: Text('ignored, never stored'),
+    media_url: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2000 }), Type.Array(Type.String({ maxLength: 2000 }))], {
+        description: 'ignored: this server fetches no URL a client names',
+      }),
+    ),
+    jurisdiction_id: Text('ignored: one jurisdiction'),
+  },
+  {
+    additionalProperties: true,
+    description: 'application/x-www-form-urlencoded; answers as attribute[code] (attribute[code][] for a list)',
+  },
+);

@@ -1,13 +1,18 @@
 import type { Database } from '../../platform/db/database.js';
+import { pick, t, type Lang } from '../../i18n/i18n.js';
+import { checkAttributeValues } from '../categories/categories.attributes.js';
+import type { CategoryAttribute } from '../categories/categories.schemas.js';
 import { ANONYMOUS } from '../identity/actor.js';
 import { visibility } from '../incidents/incidents.policy.js';
 import { normalizeReference } from '../incidents/incidents.references.js';
 import type { IncidentRow } from '../incidents/incidents.repository.js';
 import { MAX_RADIUS_M, STATUSES, type Status } from '../incidents/incidents.schemas.js';
-import { findVisible } from '../incidents/incidents.service.js';
-import { open311Status } from './open311.presenter.js';
+import { createIncident, findVisible } from '../incidents/incidents.service.js';
+import { verifyKey } from './open311-keys.service.js';
+import type { Form, FormValue } from './open311.form.js';
+import { DESCRIPTION_MAX, open311Status } from './open311.presenter.js';
 import * as repo from './open311.repository.js';
-import type { RequestsQuery } from './open311.schemas.js';
+import type { RequestsQuery, UpdatesQuery } from './open311.schemas.js';
 
 /**
  * The read side of GeoReport v2. Open311 is public: every call acts as the anonymous viewer and
@@ -17,7 +22,7 @@ import type { RequestsQuery } from './open311.schemas.js';
 /** An answer in the spec's error format (`<errors><error><code>…`), with its HTTP status. */
 export class Open311Error extends Error {
   constructor(
-    readonly status: 400 | 403 | 404,
+    readonly status: 400 | 403 | 404 | 415,
     readonly description: string,
   ) {
     super(description);
@@ -197,4 +202,184 @@ function integer(name: string, value: string | undefined, min: number, max: numb
     throw bad(`${name} must be a whole number from ${min} to ${max}.`);
   }
   return Number(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write side: POST /requests, GET /tokens/{token}, GET /servicerequestupdates
+
+/** The key's id; 403 (the spec's answer) when the key is missing, unknown or revoked, alike. */
+export async function requireKey(db: Database, key: FormValue | undefined): Promise<string> {
+  const keyId = typeof key === 'string' ? await verifyKey(db, key) : null;
+  if (!keyId) throw new Open311Error(403, 'api_key is missing or not valid.');
+  return keyId;
+}
+
+export const TITLE_MAX = 120;
+export const ADDRESS_MAX = 500;
+const ATTRIBUTE = /^attribute\[([^\][]+)\](\[\])?$/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+export interface PostContext {
+  lang: Lang;
+  requestId: string;
+  clientAddress: string;
+}
+
+export interface PostedRequest {
+  /** the incident's reference: the service_request_id */
+  reference: string;
+  /** the incident's uuid: the token */
+  token: string;
+}
+
+/**
+ * POST /requests: a new public, anonymous incident from a trusted client (its API key).
+ *
+ * Privacy: the contact fields of the spec (email, first_name, last_name, phone, device_id,
+ * account_id) are read by no one and stored nowhere: the report is anonymous, and the person
+ * reporting is the council's to contact. `media_url` is not fetched either (a URL the client
+ * chooses would make this server request anything on its network). Neither are address_id and
+ * zipcode used, nor is address_string geocoded: lat and long place the report.
+ */
+export async function postRequest(db: Database, ctx: PostContext, form: Form): Promise<PostedRequest> {
+  const keyId = await requireKey(db, form.api_key);
+
+  const code = single(form, 'service_code')?.trim();
+  if (!code) throw bad('service_code is required.');
+  const category = await getService(db, code);
+
+  const latText = single(form, 'lat');
+  const longText = single(form, 'long');
+  if (latText === undefined || latText.trim() === '' || longText === undefined || longText.trim() === '') {
+    throw bad(
+      'lat and long are required: this server places a request by lat and long only ' +
+        '(address_string and address_id are not looked up).',
+    );
+  }
+  const lat = number('lat', latText, -90, 90);
+  const long = number('long', longText, -180, 180);
+
+  const description = (single(form, 'description') ?? '').trim();
+  if (Array.from(description).length > DESCRIPTION_MAX) {
+    throw bad(`description may be at most ${DESCRIPTION_MAX} characters long.`);
+  }
+  const address = single(form, 'address_string')?.trim() ?? '';
+  if (Array.from(address).length > ADDRESS_MAX) {
+    throw bad(`address_string may be at most ${ADDRESS_MAX} characters long.`);
+  }
+
+  const metadata = attributeAnswers(form, category.attributes, ctx.lang);
+
+  const created = await createIncident(
+    db,
+    { actor: ANONYMOUS, lang: ctx.lang, requestId: ctx.requestId, clientAddress: ctx.clientAddress },
+    {
+      title: titleOf(description, pick(category.name, ctx.lang)),
+      description,
+      categoryId: category.id,
+      location: { type: 'Point', coordinates: [long, lat] },
+      address: address === '' ? null : address,
+      isPublic: true,
+      anonymous: true,
+      metadata,
+    },
+    null,
+    { via: 'open311', keyId },
+  );
+  return { reference: created.body.reference, token: created.body.id };
+}
+
+/**
+ * The `attribute[code]` fields as the incident's metadata, typed as the category's attributes
+ * say (a form only carries strings), and checked as the native API checks metadata. Only the
+ * category's own attributes are kept: metadata is public, and a client's other fields are not
+ * answers to our questions.
+ */
+export function attributeAnswers(
+  form: Form,
+  attributes: readonly CategoryAttribute[],
+  lang: Lang,
+): Record<string, unknown> {
+  const given = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(form)) {
+    const match = ATTRIBUTE.exec(key);
+    if (!match) continue;
+    const code = match[1]!;
+    given.set(code, [...(given.get(code) ?? []), ...(Array.isArray(value) ? value : [value])]);
+  }
+  const answers: Record<string, unknown> = {};
+  for (const a of attributes) {
+    const values = given.get(a.code);
+    if (values === undefined) continue;
+    const nonEmpty = values.filter((v) => v.trim() !== '');
+    if (a.datatype === 'multivaluelist') {
+      answers[a.code] = nonEmpty;
+    } else if (values.length > 1) {
+      throw bad(`attribute[${a.code}] may be given once.`);
+    } else if (a.datatype === 'number') {
+      const text = (values[0] ?? '').trim();
+      // a non-number stays text, for the check below to name it
+      answers[a.code] = NUMBER.test(text) ? Number(text) : text;
+    } else {
+      answers[a.code] = values[0] ?? '';
+    }
+  }
+  const errors = checkAttributeValues(attributes, answers, '');
+  if (errors.length > 0) {
+    throw bad(
+      errors.map((e) => `attribute[${e.path.replace(/^\//, '')}] ${t(lang, e.message, e.params)}`).join('; ') + '.',
+    );
+  }
+  return answers;
+}
+
+/** The first line of the description, cut at a word to at most 120 characters; else the service's name. */
+export function titleOf(description: string, serviceName: string): string {
+  const line = (description.split(/\r\n|\r|\n/, 1)[0] ?? '').trim();
+  if (line === '') return serviceName;
+  const chars = Array.from(line);
+  if (chars.length <= TITLE_MAX) return line;
+  const head = chars.slice(0, TITLE_MAX).join('');
+  const space = head.lastIndexOf(' ');
+  // one word longer than the whole title is cut where it must be
+  const cut = space > 0 ? head.slice(0, space) : chars.slice(0, TITLE_MAX - 1).join('');
+  return `${cut.trimEnd()}…`;
+}
+
+/** GET /tokens/{token}: the token is the incident's uuid; 404 for anything the public cannot see. */
+export async function findToken(db: Database, token: string): Promise<PostedRequest> {
+  if (!UUID.test(token)) throw new Open311Error(404, `No request with token ${token}.`);
+  const row = await findVisible(db, ANONYMOUS, token);
+  return { reference: row.reference, token: row.id };
+}
+
+export const UPDATES_WINDOW_HOURS = 24;
+export const MAX_UPDATES = 1000;
+
+/**
+ * GET /servicerequestupdates (mySociety's extension): the public timeline of public requests in
+ * a time window, oldest first. Without dates, the last 24 hours; at most 90 days at once.
+ */
+export async function listUpdates(db: Database, q: UpdatesQuery, now = new Date()): Promise<repo.UpdateRow[]> {
+  const start = date('start_date', q.start_date);
+  const endDate = date('end_date', q.end_date);
+  const end = endDate && q.end_date?.length === 10 ? new Date(endDate.getTime() + DAY_MS - 1) : endDate;
+  const to = end ?? now;
+  const from = start ?? new Date(to.getTime() - UPDATES_WINDOW_HOURS * 3_600_000);
+  if (from.getTime() > to.getTime()) throw bad('start_date must not be after end_date.');
+  if (to.getTime() - from.getTime() > DEFAULT_WINDOW_DAYS * DAY_MS) {
+    throw bad(`start_date and end_date may span at most ${DEFAULT_WINDOW_DAYS} days.`);
+  }
+  return repo.listUpdates(db, {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    visibility: visibility(ANONYMOUS),
+    limit: MAX_UPDATES,
+  });
+}
+
+function single(form: Form, name: string): string | undefined {
+  const value = form[name];
+  if (Array.isArray(value)) throw bad(`${name} may be given once.`);
+  return value;
 }
