@@ -43,12 +43,19 @@ describe('config', () => {
         S3_BUCKET: 'only-this',
         RATE_LIMITS: 'maybe',
         NODE_ENV: 'staging',
+        OUTBOUND_ALLOW_ADDRESSES: '10.0.0.0/8, council.example, 127.0.0.2/40',
+        S3_SSE: 'rot13',
+        MEDIA_URL_TTL_SECONDS: '5',
       });
     } catch (err) {
       error = err as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.problems).toHaveLength(6);
+    expect(error!.problems).toHaveLength(10);
+    expect(error!.message).toContain('"council.example" is not an IP address or CIDR');
+    expect(error!.message).toContain('"127.0.0.2/40"');
+    expect(error!.message).toContain('S3_SSE');
+    expect(error!.message).toContain('MEDIA_URL_TTL_SECONDS');
     expect(error!.message).toContain('PORT');
     expect(error!.message).toContain('DATABASE_URL');
     expect(error!.message).toContain('S3_ACCESS_KEY');
