@@ -22,6 +22,8 @@ import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 import { mediaRoutes } from './modules/media/media.routes.js';
 import { conversationRoutes } from './modules/conversation/conversation.routes.js';
 import { open311Routes } from './modules/open311/open311.routes.js';
+import { authorityRoutes } from './modules/authorities/authorities.routes.js';
+import { authorityHookRoutes } from './modules/authorities/authorities.hooks.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
@@ -104,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'media', description: 'Photos, video and documents on incidents' },
         { name: 'conversation', description: 'Comments, moderation, "me too" and following' },
         { name: 'realtime', description: 'Live updates over WebSocket' },
+        { name: 'authorities', description: 'Councils and utilities that reports are forwarded to' },
         { name: 'open311', description: 'Open311 GeoReport v2 (XML and JSON), for councils and their systems' },
         { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'categories', description: 'What can be reported' },
@@ -115,7 +118,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const identity = { tokens: new AccessTokens(loadJwtSecret(config)), userState: new UserStateCache(db) };
+  // the server's secret: signs access tokens, and (through derived keys) webhooks to authorities
+  const serverSecret = loadJwtSecret(config);
+  const identity = { tokens: new AccessTokens(serverSecret), userState: new UserStateCache(db) };
   app.decorate('identity', identity);
   registerAuthentication(app, identity);
   registerDenialAudit(app, db);
@@ -146,6 +151,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(incidentRoutes, { db });
       await api.register(mediaRoutes, { db, storage, config: config.media });
       await api.register(conversationRoutes, { db });
+      await api.register(authorityRoutes, { db });
+      await api.register(authorityHookRoutes, { db, signingKey: serverSecret });
       await api.register(realtimeRoutes, {
         realtime,
         allowedOrigins: [new URL(config.http.publicUrl).origin, ...config.http.corsOrigins],

@@ -9,6 +9,8 @@ import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
 import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
 import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 import { registerMediaJobs } from './modules/media/media.jobs.js';
+import { createHttpDelivery } from './modules/authorities/authorities.delivery.js';
+import { registerAuthorityJobs } from './modules/authorities/authorities.jobs.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { openStorage } from './platform/storage/open.js';
 import { openBus } from './platform/bus/open.js';
@@ -35,7 +37,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const app = await buildApp({ config, db, storage, bus, isDraining: () => draining });
     let jobs: JobRunner | null = null;
     if (config.jobsInProcess) {
-      jobs = createJobRunner(db, storage, app.log);
+      jobs = createJobRunner(config, db, storage, app.log);
       jobs.start();
     }
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -60,9 +62,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
 }
 
-export function createJobRunner(db: Database, storage: BlobStorage, log: FastifyInstance['log']): JobRunner {
+export function createJobRunner(
+  config: Config,
+  db: Database,
+  storage: BlobStorage,
+  log: FastifyInstance['log'],
+): JobRunner {
   const jobs = new JobRunner(db, log);
   registerMediaJobs(jobs, db, storage, log);
+  const deliver = createHttpDelivery({
+    policy: { allowAddresses: [...config.outbound.allowAddresses] },
+    signingKey: loadJwtSecret(config),
+    publicUrl: config.http.publicUrl,
+  });
+  registerAuthorityJobs(jobs, db, deliver, log);
   registerIncidentJobs(jobs, log);
   registerMaintenanceJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);
@@ -74,7 +87,7 @@ export async function startWorker(config: Config, log: FastifyInstance['log']): 
   const db = await openDatabase(config, log, { applicationName: 'buurtwag-worker' });
   await migrate(db);
   const storage = openStorage(config, loadJwtSecret(config));
-  const jobs = createJobRunner(db, storage, log);
+  const jobs = createJobRunner(config, db, storage, log);
   jobs.start();
   return {
     async close() {

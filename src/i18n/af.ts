@@ -107,6 +107,9 @@ export const af: Record<MessageKey, string> = {
   'error.comment_not_found.detail': 'Geen kommentaar {id} by hierdie voorval nie.',
   'error.confirm_own_report.detail': 'Jy het hierdie voorval self aangemeld: net ander mense kan dit bevestig.',
 
+  'error.webhook_signature.detail':
+    'Die versoek is nie met hierdie owerheid se webhook-geheim onderteken nie, of is te oud.',
+  'error.authority_status.detail': 'Onbekende status "{status}".',
   'error.method_not_allowed.title': 'Metode nie toegelaat nie',
   'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
 

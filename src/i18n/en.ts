@@ -107,6 +107,8 @@ export const en = {
   'error.comment_not_found.detail': 'No comment {id} on this incident.',
   'error.confirm_own_report.detail': 'You reported this incident yourself: only other people can confirm it.',
 
+  'error.webhook_signature.detail': "The request is not signed with this authority's webhook secret, or is too old.",
+  'error.authority_status.detail': 'Unknown status "{status}".',
   'error.method_not_allowed.title': 'Method not allowed',
   'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
 

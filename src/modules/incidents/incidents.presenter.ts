@@ -43,6 +43,7 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     assignee: row.assignee_id ? { id: row.assignee_id, displayName: row.assignee_name ?? '' } : null,
     isPublic: row.is_public,
     requiresAuthority: row.requires_authority,
+    authority: row.authority_id ? { id: row.authority_id, name: row.authority_name ?? '' } : null,
     metadata: row.metadata,
     locationBlurred: !exact,
     version: row.version,

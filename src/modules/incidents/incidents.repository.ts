@@ -30,6 +30,11 @@ export interface IncidentRow {
   is_public: boolean;
   hidden: boolean;
   requires_authority: boolean;
+  /** where it was routed on creation (authorities module); optional for rows made before it */
+  authority_id?: string | null;
+  authority_name?: string | null;
+  /** the authority's delivery kind, returned by insertIncident only (decides the forwarding job) */
+  authority_delivery?: string | null;
   version: number;
   /** "me too" from other people (conversation module) */
   confirmations: number;
@@ -51,13 +56,15 @@ export const SELECT = `
          i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
          i.metadata, i.is_public, i.hidden, i.requires_authority, i.version, i.confirmations,
+         i.authority_id, au.name AS authority_name,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
          to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
 export const FROM = `
   FROM incidents i
   JOIN categories c ON c.id = i.category_id
   LEFT JOIN users r ON r.id = i.reporter_id
-  LEFT JOIN users a ON a.id = i.assignee_id`;
+  LEFT JOIN users a ON a.id = i.assignee_id
+  LEFT JOIN authorities au ON au.id = i.authority_id`;
 
 export async function findIncidentById(db: Queryable, id: string, forUpdate = false): Promise<IncidentRow | null> {
   const text = `${SELECT} ${FROM} WHERE i.id = $1${forUpdate ? ' FOR UPDATE OF i' : ''}`;
@@ -110,17 +117,25 @@ export interface IncidentInsert {
  * reference is taken (the caller tells which, and retries a taken reference). One statement on
  * the hot path: the category check, the smallest community holding the point, and whether the
  * reporter is banned or on the ban list (their reports stay hidden) are all decided here, and
- * the reporter starts following the new incident.
+ * the reporter starts following the new incident. The authority it is routed to is decided
+ * here too (the most specific enabled one whose jurisdiction holds the point and that handles the
+ * category), and comes back with its delivery kind.
  */
 export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<IncidentRow | null> {
   const { rows } = await tx.query<IncidentRow>({
     name: 'incidents.insert',
     // the new row comes back whole, joined as findIncidentById would: one round trip fewer
     text: `WITH point AS (SELECT ST_SetSRID(ST_MakePoint($4, $5), 4326) AS geom),
+           -- the most specific enabled authority for this place and category (empty list: all)
+           route AS (
+           SELECT au.id FROM authorities au, point
+           WHERE au.enabled AND ST_Intersects(au.jurisdiction, point.geom)
+             AND (cardinality(au.category_ids) = 0 OR $9::uuid = ANY(au.category_ids))
+           ORDER BY au.area_m2 ASC, au.id LIMIT 1),
            ins AS (
            INSERT INTO incidents (reference, title, description, location, address, community_id,
                                   reporter_id, anonymous, category_id, priority, metadata,
-                                  is_public, requires_authority, hidden)
+                                  is_public, requires_authority, hidden, authority_id)
            SELECT $1, $2, $3, point.geom, $6,
                   (SELECT m.id FROM communities m
                     WHERE ST_Intersects(m.boundary, point.geom)
@@ -130,7 +145,8 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
                               SELECT 1 FROM ban_list b
                               WHERE (b.kind = 'email' AND b.value = lower(u.email))
                                  OR (b.kind = 'domain' AND b.value = split_part(lower(u.email), '@', 2)))
-                            FROM users u WHERE u.id = $7), false)
+                            FROM users u WHERE u.id = $7), false),
+                  (SELECT id FROM route)
            FROM point, categories c
            WHERE c.id = $9 AND c.active
            ON CONFLICT (reference) DO NOTHING
@@ -138,11 +154,12 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
            fol AS (
            INSERT INTO incident_follows (incident_id, user_id, created_at)
            SELECT id, reporter_id, created_at FROM ins WHERE reporter_id IS NOT NULL)
-           ${SELECT}
+           ${SELECT}, au.delivery->>'kind' AS authority_delivery
            FROM ins i
            JOIN categories c ON c.id = i.category_id
            LEFT JOIN users r ON r.id = i.reporter_id
-           LEFT JOIN users a ON a.id = i.assignee_id`,
+           LEFT JOIN users a ON a.id = i.assignee_id
+           LEFT JOIN authorities au ON au.id = i.authority_id`,
     values: [
       v.reference,
       v.title,

@@ -79,6 +79,8 @@ export const Incident = Type.Object({
   assignee: PersonRef,
   isPublic: Type.Boolean(),
   requiresAuthority: Type.Boolean(),
+  /** the authority it was routed to on creation; optional only for responses stored before routing existed */
+  authority: Type.Optional(Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()])),
   metadata: Type.Object({}, { additionalProperties: true }),
   /** true when the exact location is hidden from this viewer (sensitive category) */
   locationBlurred: Type.Boolean(),

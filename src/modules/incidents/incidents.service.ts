@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalid, invalidField, notFound, type FieldError } from '../../platform/http/errors.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
+import { enqueueForward } from '../authorities/authorities.jobs.js';
 import type { Lang } from '../../i18n/i18n.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { checkAttributeValues } from '../categories/categories.attributes.js';
@@ -130,22 +131,35 @@ export async function createIncident(
         if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
       }
     }
+    const events: TimelineEventInsert[] = [
+      {
+        incidentId: row.id,
+        type: 'created',
+        actorId: ctx.actor.userId,
+        data: { status: row.status, priority: row.priority },
+      },
+    ];
+    // routed by the insert itself (the most specific authority for the place and category)
+    if (row.authority_id) {
+      events.push({
+        incidentId: row.id,
+        type: 'routed',
+        actorId: null,
+        data: { authorityId: row.authority_id, name: row.authority_name ?? '' },
+      });
+    }
     await recordSideEffects(
       tx,
       ctx,
       row.id,
       'incident.create',
-      [
-        {
-          incidentId: row.id,
-          type: 'created',
-          actorId: ctx.actor.userId,
-          data: { status: row.status, priority: row.priority },
-        },
-      ],
+      events,
       source ? { via: source.via, keyId: source.keyId } : {},
     );
     await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
+    if (row.authority_id && row.authority_delivery && row.authority_delivery !== 'none') {
+      await enqueueForward(tx, { incidentId: row.id, authorityId: row.authority_id });
+    }
     const body = presentIncident(row, ctx.actor, ctx.lang);
     const location = `/api/v1/incidents/${row.id}`;
     if (idempotencyKey) await idempotency.saveResponse(tx, scope, idempotencyKey, 201, body, { location });

@@ -72,7 +72,7 @@ export function presentRequest(row: IncidentRow, lang: Lang, extendedStatuses: b
     service_name: seen.category.name,
     service_code: row.category_slug,
     description: requestDescription(row.title, row.description),
-    agency_responsible: null,
+    agency_responsible: row.authority_name ?? null,
     service_notice: null,
     requested_datetime: w3cDate(row.created_at),
     updated_datetime: w3cDate(row.updated_at),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database, Queryable } from '../db/database.js';
 
@@ -11,7 +12,40 @@ export interface JobDefinition<P> {
   /** name and version: a payload change gets a new version, old jobs keep their handler */
   name: string;
   handle(payload: P, context: { db: Database; attempt: number }): Promise<void>;
+  /** the attempts a job gets; pass it to enqueue (the row holds the number a job was given) */
   maxAttempts?: number;
+  /**
+   * Seconds before attempt n+1 after attempt n failed. A definition that declares it also gets
+   * ±20 % jitter, so jobs that failed together (a remote system down) do not retry in step.
+   * Without it: backoffSeconds, no jitter.
+   */
+  backoff?: (attempt: number) => number;
+  /** the longest delay a handler's RetryAfter may ask for (default: one day) */
+  maxRetryAfterSeconds?: number;
+}
+
+/** Thrown by a handler: try again after this many seconds (capped), instead of the backoff. */
+export class RetryAfter extends Error {
+  constructor(
+    readonly seconds: number,
+    reason = `retry after ${seconds} s`,
+  ) {
+    super(reason);
+    this.name = 'RetryAfter';
+  }
+}
+
+/** Thrown by a handler: this job can never succeed; it is dead at once, whatever attempts are left. */
+export class GiveUp extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'GiveUp';
+  }
+}
+
+/** ±20 %: a delay of d seconds becomes one between 0.8 d and 1.2 d. */
+export function withJitter(seconds: number, random: () => number = Math.random): number {
+  return seconds * (0.8 + 0.4 * random());
 }
 
 export async function enqueue<P extends object>(
@@ -54,7 +88,8 @@ export class JobRunner {
   private stopped = true;
   private readonly periodic: Array<{ name: string; intervalMs: number }> = [];
   private timers: NodeJS.Timeout[] = [];
-  private readonly workerId = `${hostname()}:${process.pid}`;
+  // unique per runner, so a runner whose lease expired cannot finish a job another one took over
+  private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(
     private readonly db: Database,
@@ -152,21 +187,44 @@ export class JobRunner {
     if (!definition) return;
     try {
       await definition.handle(job.payload as never, { db: this.db, attempt: job.attempts });
-      await this.db.query({ text: 'DELETE FROM jobs WHERE id = $1', values: [job.id] });
+      // only while this runner still holds the job: after its lease ran out another may have it
+      await this.db.query({
+        text: 'DELETE FROM jobs WHERE id = $1 AND locked_by = $2',
+        values: [job.id, this.workerId],
+      });
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
-      const final = job.attempts >= job.max_attempts;
+      const final = err instanceof GiveUp || job.attempts >= job.max_attempts;
       this.log[final ? 'error' : 'warn'](
         { job: job.name, id: job.id, attempt: job.attempts, err: { message } },
         final ? 'job failed for good' : 'job failed, will retry',
       );
-      // Failed for good: the row stays (attempts = max_attempts) for an operator to inspect.
+      if (final) {
+        // Dead: the row stays (attempts = max_attempts, dead_at set) for an operator to inspect
+        // and replay. A GiveUp ends it early: max_attempts drops to the attempts made.
+        await this.db.query({
+          text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $3, dead_at = now(),
+                                 max_attempts = LEAST(max_attempts, attempts)
+                 WHERE id = $1 AND locked_by = $2`,
+          values: [job.id, this.workerId, message.slice(0, 2000)],
+        });
+        return;
+      }
       await this.db.query({
-        text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $2,
-                               run_at = now() + make_interval(secs => $3)
-               WHERE id = $1`,
-        values: [job.id, message.slice(0, 2000), backoffSeconds(job.attempts)],
+        text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $3,
+                               run_at = now() + make_interval(secs => $4)
+               WHERE id = $1 AND locked_by = $2`,
+        values: [job.id, this.workerId, message.slice(0, 2000), retryDelay(definition, job.attempts, err)],
       });
     }
   }
+}
+
+/** Seconds until the next attempt after attempt `attempt` failed with `err`. */
+export function retryDelay(definition: JobDefinition<never>, attempt: number, err: unknown): number {
+  if (err instanceof RetryAfter) {
+    const cap = definition.maxRetryAfterSeconds ?? 86_400;
+    return Math.min(cap, Math.max(0, Number.isFinite(err.seconds) ? err.seconds : cap));
+  }
+  return definition.backoff ? withJitter(definition.backoff(attempt)) : backoffSeconds(attempt);
 }
