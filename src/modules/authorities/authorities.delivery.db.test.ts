@@ -6,7 +6,8 @@ import { ADMIN, as, json, RESIDENT, useTestApp } from '../../../test/helpers/app
 import { JobRunner } from '../../platform/jobs/jobs.js';
 import { loadJwtSecret } from '../../platform/secrets.js';
 import { newWebhookSecret, signWebhook, verifyWebhook } from '../../platform/outbound/standard-webhooks.js';
-import { createHttpDelivery, retryAfterSeconds, webhookSecret } from './authorities.delivery.js';
+import { createHttpDelivery, retryAfterSeconds } from './authorities.delivery.js';
+import { webhookSecret } from './authorities.secrets.js';
 import { registerAuthorityJobs } from './authorities.jobs.js';
 
 /**
@@ -292,11 +293,56 @@ describe('status updates from the authority', () => {
     expect((await inject({ url })).statusCode).toBe(401);
     expect((await inject({ url, headers: await as(RESIDENT) })).statusCode).toBe(403);
     const res = await inject({ url, headers: await as(ADMIN, 'admin') });
-    expect(json(res).secret).toBe(webhookSecret(loadJwtSecret(h.current.config), authority.id));
+    expect(json(res)).toEqual({ secret: webhookSecret(loadJwtSecret(h.current.config), authority.id), previous: null });
     const { rows } = await h.current.t.db.query<{ n: number }>({
       text: `SELECT count(*)::int AS n FROM audit_log WHERE action = 'authority.webhook_secret.read' AND entity_id = $1`,
       values: [authority.id],
     });
     expect(rows[0]!.n).toBe(1);
+  });
+
+  it('rotates the secret with a day of overlap: both sign and verify, then only the new one', async () => {
+    const { authority, incident } = await authorityWithIncident({
+      kind: 'webhook',
+      url: `http://127.0.0.2:${port}/hooks/rot`,
+    });
+    const old = webhookSecret(loadJwtSecret(h.current.config), authority.id);
+    const rotated = await inject({
+      method: 'POST',
+      url: `/api/v1/authorities/${authority.id}/webhook-secret/rotate`,
+      headers: await as(ADMIN, 'admin'),
+    });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const { secret, previous } = json(rotated);
+    expect(secret).not.toBe(old);
+    expect(previous.secret).toBe(old);
+    expect(new Date(previous.validUntil).getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+
+    // a forward carries both signatures: a receiver with either secret accepts it
+    script = ['ok'];
+    received.length = 0;
+    await attempt(runner(), incident.id);
+    expect(received).toHaveLength(1);
+    expect(verifyWebhook(received[0]!.headers, received[0]!.body, [old])).toBe(true);
+    expect(verifyWebhook(received[0]!.headers, received[0]!.body, [secret])).toBe(true);
+
+    // updates signed with the old secret count during the overlap, and not after it
+    const push = (withSecret: string, updateId: string) => {
+      const payload = JSON.stringify({ update_id: updateId, service_request_id: incident.id, status: 'acknowledged' });
+      const headers = signWebhook({ id: updateId, timestamp: Math.floor(Date.now() / 1000), payload }, [withSecret]);
+      return inject({
+        method: 'POST',
+        url: `/api/v1/hooks/authorities/${authority.id}`,
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload,
+      });
+    };
+    expect((await push(old, 'r-1')).statusCode).toBe(200);
+    await h.current.t.db.query({
+      text: `UPDATE authorities SET webhook_previous_until = now() - interval '1 second' WHERE id = $1`,
+      values: [authority.id],
+    });
+    expect((await push(old, 'r-2')).statusCode).toBe(401);
+    expect((await push(secret, 'r-3')).statusCode).toBe(200);
   });
 });

@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import {
   OutboundFailed,
   OutboundRefused,
@@ -10,6 +9,7 @@ import { pick } from '../../i18n/i18n.js';
 import type { IncidentRow } from '../incidents/incidents.repository.js';
 import type { ForwardDelivery } from './authorities.jobs.js';
 import type { AuthorityRow } from './authorities.repository.js';
+import { liveSecrets } from './authorities.secrets.js';
 
 /**
  * How an incident reaches an authority over HTTP, through the SSRF-safe client: as an Open311
@@ -24,7 +24,7 @@ import type { AuthorityRow } from './authorities.repository.js';
  */
 export interface HttpDeliveryOptions {
   policy: OutboundPolicy;
-  /** signs webhooks; derived per authority from the server's secret (webhookSecret) */
+  /** signs webhooks; each authority's secret is derived from it (authorities.secrets.ts) */
   signingKey: Uint8Array;
   /** links back to the incident */
   publicUrl: string;
@@ -118,7 +118,7 @@ async function toWebhook(
   // the same id on every retry, so the receiver can drop a second copy
   const headers = signWebhook(
     { id: `forward_${incident.id}_${authority.id}`, timestamp: Math.floor(Date.now() / 1000), payload },
-    [webhookSecret(options.signingKey, authority.id)],
+    liveSecrets(options.signingKey, authority),
   );
   const res = await safeRequest(
     url,
@@ -131,16 +131,6 @@ async function toWebhook(
     options.policy,
   );
   return judge(res.status, res.headers);
-}
-
-/**
- * The authority's webhook secret (`whsec_…`), derived from the server's key and the authority's
- * id: every node signs alike and nothing secret is stored. Admins read it once to set up the
- * receiver (GET /authorities/:id/webhook-secret).
- */
-export function webhookSecret(signingKey: Uint8Array, authorityId: string): string {
-  const key = Buffer.from(hkdfSync('sha256', signingKey, authorityId, 'buurtwag authority webhooks v1', 32));
-  return `whsec_${key.toString('base64')}`;
 }
 
 function judge(status: number, headers: Record<string, string>): Outcome {

@@ -71,20 +71,31 @@ export async function authorityHookRoutes(
       ),
   );
 
-  app.get(
-    '/authorities/:id/webhook-secret',
-    {
+  const SecretAnswer = Type.Object({
+    secret: Type.String(),
+    previous: Type.Union([Type.Object({ secret: Type.String(), validUntil: Type.String() }), Type.Null()]),
+  });
+  for (const rotate of [false, true]) {
+    const url = rotate ? '/authorities/:id/webhook-secret/rotate' : '/authorities/:id/webhook-secret';
+    const route = {
       schema: {
         tags: ['authorities'],
-        summary:
-          "Admins: the authority's webhook secret (whsec_…): Buurtwag signs forwards with it, and the authority signs its updates with it (audited)",
+        summary: rotate
+          ? 'Admins: a new webhook secret; the previous one keeps working for 24 hours (audited)'
+          : "Admins: the authority's webhook secret (whsec_…): Buurtwag signs forwards with it, and the authority signs its updates with it (audited)",
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-        response: { 200: Type.Object({ secret: Type.String() }), 401: Problem, 403: Problem, 404: Problem },
+        response: { 200: SecretAnswer, 401: Problem, 403: Problem, 404: Problem },
       },
-    },
-    async (request) => {
-      const ctx = { actor: request.actor, requestId: request.id, clientAddress: request.ip };
-      return { secret: await revealSecret(deps.db, deps.signingKey, ctx, request.params.id) };
-    },
-  );
+    };
+    const handler = async (request: FastifyRequest<{ Params: { id: string } }>) =>
+      revealSecret(
+        deps.db,
+        deps.signingKey,
+        { actor: request.actor, requestId: request.id, clientAddress: request.ip },
+        request.params.id,
+        rotate,
+      );
+    if (rotate) app.post(url, route, handler);
+    else app.get(url, route, handler);
+  }
 }

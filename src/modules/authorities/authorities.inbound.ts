@@ -8,7 +8,7 @@ import * as incidents from '../incidents/incidents.repository.js';
 import type { Status } from '../incidents/incidents.schemas.js';
 import { STATUS_MOVES } from '../incidents/incidents.service.js';
 import { appendEvents } from '../timeline/timeline.repository.js';
-import { webhookSecret } from './authorities.delivery.js';
+import { liveSecrets, rotateSecret, webhookSecret } from './authorities.secrets.js';
 import { findAuthority } from './authorities.repository.js';
 
 /**
@@ -59,7 +59,7 @@ export async function receiveUpdate(
 ): Promise<InboundResult> {
   const authority = await findAuthority(db, authorityId);
   // an unknown authority and a bad signature answer alike: nothing to learn from probing
-  if (!authority || !verifyWebhook(headers, rawBody, [webhookSecret(signingKey, authority.id)])) {
+  if (!authority || !verifyWebhook(headers, rawBody, liveSecrets(signingKey, authority))) {
     throw new AppError('unauthorized', 'error.webhook_signature.detail');
   }
   const wanted = STATUS_WORDS[update.status.toLowerCase()];
@@ -126,25 +126,37 @@ export async function receiveUpdate(
   });
 }
 
-/** The webhook secret of an authority, for its admins to configure both ends; audited. */
+/** The webhook secrets of an authority, for its admins to configure both ends; audited. */
 export async function revealSecret(
   db: Database,
   signingKey: Uint8Array,
   ctx: { actor: Actor; requestId: string; clientAddress: string },
   authorityId: string,
-): Promise<string> {
+  rotate = false,
+): Promise<{ secret: string; previous: { secret: string; validUntil: string } | null }> {
   if (!isAdmin(ctx.actor)) throw refusal(ctx.actor);
-  const authority = await findAuthority(db, authorityId);
-  if (!authority) throw notFound();
-  await recordAudit(db, {
-    actorId: ctx.actor.userId,
-    action: 'authority.webhook_secret.read',
-    entityType: 'authority',
-    entityId: authority.id,
-    requestId: ctx.requestId,
-    ip: ctx.clientAddress,
+  return db.transaction(async (tx) => {
+    if (rotate && (await rotateSecret(tx, authorityId)) === null) throw notFound();
+    const authority = await findAuthority(tx, authorityId);
+    if (!authority) throw notFound();
+    await recordAudit(tx, {
+      actorId: ctx.actor.userId,
+      action: rotate ? 'authority.webhook_secret.rotate' : 'authority.webhook_secret.read',
+      entityType: 'authority',
+      entityId: authority.id,
+      data: { version: authority.webhook_secret_version },
+      requestId: ctx.requestId,
+      ip: ctx.clientAddress,
+    });
+    const [secret, previous] = liveSecrets(signingKey, authority);
+    return {
+      secret: secret!,
+      previous:
+        previous && authority.webhook_previous_until
+          ? { secret: previous, validUntil: new Date(authority.webhook_previous_until).toISOString() }
+          : null,
+    };
   });
-  return webhookSecret(signingKey, authority.id);
 }
 
 /** Can the status get from `from` to `to` through the allowed moves (authorities skip steps)? */

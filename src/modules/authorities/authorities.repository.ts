@@ -18,10 +18,14 @@ export interface AuthorityRow {
   disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
+  /** the webhook secret's version (authorities.secrets.ts); the previous one works until then */
+  webhook_secret_version: number;
+  webhook_previous_until: Date | null;
 }
 
 const COLUMNS = `id, slug, name, ST_AsGeoJSON(jurisdiction, 7) AS jurisdiction, area_m2, category_ids::text[] AS category_ids,
-                 delivery, enabled, disabled_reason, created_at, updated_at`;
+                 delivery, enabled, disabled_reason, created_at, updated_at,
+                 webhook_secret_version, webhook_previous_until`;
 
 export async function listAuthorities(db: Queryable): Promise<AuthorityRow[]> {
   const { rows } = await db.query<AuthorityRow>({
