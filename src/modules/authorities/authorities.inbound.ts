@@ -8,7 +8,7 @@ import * as incidents from '../incidents/incidents.repository.js';
 import type { Status } from '../incidents/incidents.schemas.js';
 import { STATUS_MOVES } from '../incidents/incidents.service.js';
 import { appendEvents } from '../timeline/timeline.repository.js';
-import { liveSecrets, rotateSecret, webhookSecret } from './authorities.secrets.js';
+import { liveSecrets, rotateSecret } from './authorities.secrets.js';
 import { findAuthority } from './authorities.repository.js';
 
 /**
