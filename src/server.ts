@@ -11,6 +11,7 @@ import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 import { registerMediaJobs } from './modules/media/media.jobs.js';
 import { createHttpDelivery } from './modules/authorities/authorities.delivery.js';
 import { registerAuthorityJobs } from './modules/authorities/authorities.jobs.js';
+import { registerUpdatePolling } from './modules/authorities/authorities.polling.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { openStorage } from './platform/storage/open.js';
 import { openBus } from './platform/bus/open.js';
@@ -70,12 +71,14 @@ export function createJobRunner(
 ): JobRunner {
   const jobs = new JobRunner(db, log);
   registerMediaJobs(jobs, db, storage, log);
+  const outbound = { allowAddresses: [...config.outbound.allowAddresses] };
   const deliver = createHttpDelivery({
-    policy: { allowAddresses: [...config.outbound.allowAddresses] },
+    policy: outbound,
     signingKey: loadJwtSecret(config),
     publicUrl: config.http.publicUrl,
   });
   registerAuthorityJobs(jobs, db, deliver, log);
+  registerUpdatePolling(jobs, db, outbound, log);
   registerIncidentJobs(jobs, log);
   registerMaintenanceJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Database } from '../platform/db/database.js';
+import { findAuthority } from '../modules/authorities/authorities.repository.js';
 import { createKey, listKeys, revokeKey } from '../modules/open311/open311-keys.service.js';
 
-const USAGE = 'Usage: open311 keys create --name N | open311 keys list | open311 keys revoke --id ID\n';
+const USAGE =
+  'Usage: open311 keys create --name N [--authority ID|SLUG] | open311 keys list | open311 keys revoke --id ID\n';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * `open311 keys create --name N`: prints `{id, name, key}` as JSON; the key is shown this once.
+ * `open311 keys create --name N [--authority ID|SLUG]`: prints `{id, name, key}` as JSON; the key
+ * is shown this once. A key made for an authority lets its system post status updates back.
  * `open311 keys list`: every key without its secret. `open311 keys revoke --id ID`.
  */
 export async function open311Command(
@@ -19,7 +22,10 @@ export async function open311Command(
     io.stderr(USAGE);
     return 1;
   }
-  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, id: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { name: { type: 'string' }, id: { type: 'string' }, authority: { type: 'string' } },
+  });
   switch (action) {
     case 'create': {
       const name = values.name?.trim() ?? '';
@@ -27,7 +33,16 @@ export async function open311Command(
         io.stderr('--name is required: who the key is for (1 to 200 characters)\n');
         return 1;
       }
-      io.stdout(`${JSON.stringify(await createKey(db, name))}\n`);
+      let authorityId: string | null = null;
+      if (values.authority !== undefined) {
+        const authority = await findAuthority(db, values.authority);
+        if (!authority) {
+          io.stderr(`no authority ${values.authority}\n`);
+          return 1;
+        }
+        authorityId = authority.id;
+      }
+      io.stdout(`${JSON.stringify(await createKey(db, name, authorityId))}\n`);
       return 0;
     }
     case 'list':

@@ -9,6 +9,9 @@ import { newWebhookSecret, signWebhook, verifyWebhook } from '../../platform/out
 import { createHttpDelivery, retryAfterSeconds } from './authorities.delivery.js';
 import { webhookSecret } from './authorities.secrets.js';
 import { registerAuthorityJobs } from './authorities.jobs.js';
+import { pollAuthority } from './authorities.polling.js';
+import { findAuthority } from './authorities.repository.js';
+import { createKey } from '../open311/open311-keys.service.js';
 
 /**
  * Forwarding over real HTTP to a fake authority on loopback (127.0.0.2, allow-listed as an
@@ -21,6 +24,8 @@ const inject = (options: InjectOptions) => h.current.app.inject(options);
 
 type Behaviour = '500' | 'timeout' | 'reset' | '429' | '503' | 'ok' | '410';
 let script: Behaviour[] = [];
+/** what the fake authority's servicerequestupdates answers */
+let theirUpdates: Array<Record<string, unknown>> = [];
 const received: Array<{ url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
 let server: http.Server;
 let port: number;
@@ -31,6 +36,9 @@ beforeAll(async () => {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       received.push({ url: req.url ?? '', headers: req.headers, body });
+      if (req.url?.startsWith('/open311/v2/servicerequestupdates.json')) {
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(theirUpdates));
+      }
       const next = script.shift() ?? 'ok';
       switch (next) {
         case '500':
@@ -344,5 +352,67 @@ describe('status updates from the authority', () => {
     });
     expect((await push(old, 'r-2')).statusCode).toBe(401);
     expect((await push(secret, 'r-3')).statusCode).toBe(200);
+  });
+
+  it("takes updates POSTed to Open311 servicerequestupdates with the authority's own key", async () => {
+    const { authority, incident } = await authorityWithIncident({ kind: 'none' });
+    const theirs = await createKey(h.current.t.db, 'Their back office', authority.id);
+    const reporting = await createKey(h.current.t.db, 'A reporting app');
+    const post = (form: Record<string, string>) =>
+      inject({
+        method: 'POST',
+        url: '/open311/v2/servicerequestupdates.json',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(form).toString(),
+      });
+    const update = { service_request_id: incident.reference, update_id: 'their-9', status: 'INVESTIGATING' };
+    expect((await post({ ...update, api_key: reporting.key })).statusCode).toBe(403);
+    expect((await post({ ...update, api_key: theirs.key, service_request_id: 'BW-NOTOURS1' })).statusCode).toBe(404);
+    const res = await post({ ...update, api_key: theirs.key, description: 'Inspector on the way' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(json(res)).toEqual([{ update_id: 'their-9' }]);
+    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).status).toBe('acknowledged');
+    expect((await post({ ...update, api_key: theirs.key })).statusCode).toBe(200); // the same again: no change
+    const changes = json(await inject({ url: `/api/v1/incidents/${incident.id}/timeline` })).items.filter(
+      (e: { type: string }) => e.type === 'status_changed',
+    );
+    expect(changes).toHaveLength(1);
+  });
+
+  it('polls an Open311 authority for its updates, from where it left off', async () => {
+    const { authority, incident } = await authorityWithIncident({
+      kind: 'open311',
+      endpoint: `http://127.0.0.2:${port}/open311/v2`,
+      apiKey: 'their-key-for-us',
+    });
+    // as if forwarded: their id for it
+    await h.current.t.db.query({
+      text: `UPDATE incidents SET external_id = 'JHB-77' WHERE id = $1`,
+      values: [incident.id],
+    });
+    theirUpdates = [
+      {
+        update_id: 'u-100',
+        service_request_id: 'JHB-77',
+        status: 'ACTION_SCHEDULED',
+        updated_datetime: new Date().toISOString(),
+        description: '',
+      },
+      { update_id: 'u-101', service_request_id: 'SOMEONE-ELSES', status: 'FIXED' },
+    ];
+    const row = (await findAuthority(h.current.t.db, authority.id))!;
+    const policy = { allowAddresses: ['127.0.0.2'], allowedPorts: [port] };
+    received.length = 0;
+    expect(await pollAuthority(h.current.t.db, row, policy, silent)).toBe(1);
+    const asked = new URL(`http://x${received.at(-1)!.url}`);
+    expect(asked.searchParams.get('api_key')).toBe('their-key-for-us');
+    expect(asked.searchParams.get('start_date')).not.toBeNull();
+    expect(json(await inject({ url: `/api/v1/incidents/${incident.id}` })).status).toBe('in_progress');
+    // polled again, the same update changes nothing; and the window moved on
+    expect(await pollAuthority(h.current.t.db, row, policy, silent)).toBe(0);
+    const second = new URL(`http://x${received.at(-1)!.url}`);
+    expect(new Date(second.searchParams.get('start_date')!).getTime()).toBeGreaterThan(
+      new Date(asked.searchParams.get('start_date')!).getTime(),
+    );
   });
 });

@@ -9,7 +9,7 @@ import type { Status } from '../incidents/incidents.schemas.js';
 import { STATUS_MOVES } from '../incidents/incidents.service.js';
 import { appendEvents } from '../timeline/timeline.repository.js';
 import { liveSecrets, rotateSecret } from './authorities.secrets.js';
-import { findAuthority } from './authorities.repository.js';
+import { findAuthority, type AuthorityRow } from './authorities.repository.js';
 
 /**
  * Status updates pushed back by an authority, as a Standard Webhooks request signed with the
@@ -62,6 +62,18 @@ export async function receiveUpdate(
   if (!authority || !verifyWebhook(headers, rawBody, liveSecrets(signingKey, authority))) {
     throw new AppError('unauthorized', 'error.webhook_signature.detail');
   }
+  return applyUpdate(db, authority, update);
+}
+
+/**
+ * One status update from an authority, however it came (a signed webhook, a POST of
+ * servicerequestupdates with the authority's Open311 key, or Buurtwag polling theirs).
+ */
+export async function applyUpdate(
+  db: Database,
+  authority: Pick<AuthorityRow, 'id' | 'name'>,
+  update: AuthorityUpdate,
+): Promise<InboundResult> {
   const wanted = STATUS_WORDS[update.status.toLowerCase()];
   if (wanted === undefined)
     throw new AppError('bad_request', 'error.authority_status.detail', { status: update.status });

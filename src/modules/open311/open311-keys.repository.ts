@@ -3,18 +3,23 @@ import type { Queryable } from '../../platform/db/database.js';
 export interface ApiKeyRow {
   id: string;
   name: string;
+  /** a key an authority uses to push status updates back */
+  authority_id: string | null;
   key_prefix: string;
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
 }
 
-const COLUMNS = 'id, name, key_prefix, created_at, revoked_at, last_used_at';
+const COLUMNS = 'id, name, authority_id, key_prefix, created_at, revoked_at, last_used_at';
 
-export async function insertKey(tx: Queryable, v: { name: string; hash: string; prefix: string }): Promise<ApiKeyRow> {
+export async function insertKey(
+  tx: Queryable,
+  v: { name: string; hash: string; prefix: string; authorityId: string | null },
+): Promise<ApiKeyRow> {
   const { rows } = await tx.query<ApiKeyRow>({
-    text: `INSERT INTO open311_keys (name, key_hash, key_prefix) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-    values: [v.name, v.hash, v.prefix],
+    text: `INSERT INTO open311_keys (name, key_hash, key_prefix, authority_id) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+    values: [v.name, v.hash, v.prefix, v.authorityId],
   });
   return rows[0]!;
 }

@@ -20,16 +20,17 @@ export interface NewKey {
 
 const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
 
-export async function createKey(db: Database, name: string): Promise<NewKey> {
+/** `authorityId`: a key for that authority's system, which may then post status updates. */
+export async function createKey(db: Database, name: string, authorityId: string | null = null): Promise<NewKey> {
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const row = await db.transaction(async (tx) => {
-    const inserted = await repo.insertKey(tx, { name, hash: hashOf(key), prefix: key.slice(0, 12) });
+    const inserted = await repo.insertKey(tx, { name, hash: hashOf(key), prefix: key.slice(0, 12), authorityId });
     await recordAudit(tx, {
       actorId: null,
       action: 'open311.key.create',
       entityType: 'open311_key',
       entityId: inserted.id,
-      data: { name, prefix: inserted.key_prefix },
+      data: { name, prefix: inserted.key_prefix, authorityId },
     });
     return inserted;
   });
@@ -42,10 +43,21 @@ export async function verifyKey(db: Queryable, key: string | undefined | null): 
   return (await repo.useKey(db, hashOf(key)))?.id ?? null;
 }
 
+/** The live key's id and the authority it belongs to (null: a client that reports); null when not a key. */
+export async function keyHolder(
+  db: Queryable,
+  key: string | undefined | null,
+): Promise<{ keyId: string; authorityId: string | null } | null> {
+  if (typeof key !== 'string' || !KEY_SHAPE.test(key)) return null;
+  const row = await repo.useKey(db, hashOf(key));
+  return row ? { keyId: row.id, authorityId: row.authority_id } : null;
+}
+
 export async function listKeys(db: Queryable) {
   return (await repo.listKeys(db)).map((k) => ({
     id: k.id,
     name: k.name,
+    authorityId: k.authority_id,
     prefix: k.key_prefix,
     createdAt: k.created_at.toISOString(),
     revokedAt: k.revoked_at?.toISOString() ?? null,

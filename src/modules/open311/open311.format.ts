@@ -112,6 +112,7 @@ const ITEM_NAMES: Readonly<Record<string, string>> = {
   errors: 'error',
   // mySociety's servicerequestupdates, as FixMyStreet reads it
   service_requests_updates: 'request_update',
+  service_request_updates: 'request_update',
 };
 
 /** A response in both formats: the JSON value, and the XML root it is written as. */

@@ -20,7 +20,14 @@ import {
   presentServiceDefinition,
   presentUpdate,
 } from './open311.presenter.js';
-import { FileParams, LangQuery, PostRequestBody, RequestsQuery, UpdatesQuery } from './open311.schemas.js';
+import {
+  FileParams,
+  LangQuery,
+  PostRequestBody,
+  PostUpdateBody,
+  RequestsQuery,
+  UpdatesQuery,
+} from './open311.schemas.js';
 import * as service from './open311.service.js';
 import { Open311Error } from './open311.service.js';
 
@@ -169,6 +176,27 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
         );
         // 200 as mySociety's Open311 endpoint answers (the spec names no other)
         return send(reply, format, listDocument('service_requests', [presentPosted(posted, true)]));
+      },
+    );
+
+    app.post(
+      `/servicerequestupdates.${format}`,
+      {
+        config: { rateLimitClass: 'open311' },
+        schema: {
+          tags,
+          summary: `An authority's system posts a status update (${format})`,
+          description:
+            "mySociety's extension. The api_key must be one made for the authority the request was sent to; the " +
+            'update moves the incident along its allowed status moves, lands on its timeline, and a repeated ' +
+            'update_id changes nothing.',
+          consumes: ['application/x-www-form-urlencoded'],
+          body: PostUpdateBody,
+        },
+      },
+      async (request, reply) => {
+        const posted = await service.postUpdate(db, formOf(request));
+        return send(reply, format, listDocument('service_request_updates', [posted]));
       },
     );
 

@@ -86,3 +86,18 @@ export const PostRequestBody = Type.Object(
     description: 'application/x-www-form-urlencoded; answers as attribute[code] (attribute[code][] for a list)',
   },
 );
+
+/** mySociety's POST servicerequestupdates: an authority's system reports what it did. */
+export const PostUpdateBody = Type.Object(
+  {
+    api_key: Text('required: a key made for this authority (open311 keys create --authority …)'),
+    service_request_id: Text('required: our service_request_id, or the id your system gave the request'),
+    update_id: Text('required: your id for this update; the same update_id twice changes nothing'),
+    status: Text(
+      'required: OPEN, INVESTIGATING, ACTION_SCHEDULED, IN_PROGRESS, FIXED, CLOSED, NO_FURTHER_ACTION, DUPLICATE, …',
+    ),
+    description: Text('what was done, at most 4,000 characters (public on the timeline)'),
+    updated_datetime: Text('when (ISO 8601); we record when it arrived'),
+  },
+  { additionalProperties: true, description: 'application/x-www-form-urlencoded' },
+);

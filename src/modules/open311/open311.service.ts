@@ -8,8 +8,11 @@ import { normalizeReference } from '../incidents/incidents.references.js';
 import type { IncidentRow } from '../incidents/incidents.repository.js';
 import { MAX_RADIUS_M, STATUSES, type Status } from '../incidents/incidents.schemas.js';
 import { createIncident, findVisible } from '../incidents/incidents.service.js';
-import { verifyKey } from './open311-keys.service.js';
+import { keyHolder, verifyKey } from './open311-keys.service.js';
+import { applyUpdate } from '../authorities/authorities.inbound.js';
+import { findAuthority } from '../authorities/authorities.repository.js';
 import type { Form, FormValue } from './open311.form.js';
+import { AppError } from '../../platform/http/errors.js';
 import { DESCRIPTION_MAX, open311Status } from './open311.presenter.js';
 import * as repo from './open311.repository.js';
 import type { RequestsQuery, UpdatesQuery } from './open311.schemas.js';
@@ -382,4 +385,47 @@ function single(form: Form, name: string): string | undefined {
   const value = form[name];
   if (Array.isArray(value)) throw bad(`${name} may be given once.`);
   return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound: POST /servicerequestupdates (an authority's system pushes status back)
+
+/**
+ * An update from an authority, with the Open311 key made for it. It moves the incident as
+ * the authority says (authorities.inbound.ts: the same path as their signed webhooks and our
+ * polling), once per update_id.
+ */
+export async function postUpdate(db: Database, form: Form): Promise<{ update_id: string }> {
+  const holder = await keyHolder(db, typeof form.api_key === 'string' ? form.api_key : undefined);
+  const authority = holder?.authorityId ? await findAuthority(db, holder.authorityId) : null;
+  if (!authority) throw new Open311Error(403, "api_key is missing, not valid, or not an authority's key.");
+  const field = (name: string, max: number, required: boolean): string | undefined => {
+    const value = form[name];
+    if (value === undefined || (typeof value === 'string' && value.trim() === '')) {
+      if (required) throw bad(`${name} is required.`);
+      return undefined;
+    }
+    if (typeof value !== 'string') throw bad(`${name} must be given once.`);
+    if ([...value].length > max) throw bad(`${name} must be at most ${max} characters.`);
+    return value.trim();
+  };
+  const update = {
+    update_id: field('update_id', 200, true)!,
+    service_request_id: field('service_request_id', 200, true)!,
+    status: field('status', 64, true)!,
+    description: field('description', 4000, false),
+  };
+  try {
+    await applyUpdate(db, authority, update);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_found') {
+      throw new Open311Error(404, `No request ${update.service_request_id} was sent to ${authority.name}.`);
+    }
+    if (err instanceof AppError && err.code === 'bad_request') throw bad(`Unknown status ${update.status}.`);
+    if (err instanceof AppError && err.code === 'conflict') {
+      throw bad(`The request cannot move to ${update.status} from where it is (${String(err.params.from)}).`);
+    }
+    throw err;
+  }
+  return { update_id: update.update_id };
 }
