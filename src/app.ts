@@ -161,6 +161,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1' },
   );
-  await app.register(open311Routes, { prefix: '/open311/v2', db, publicUrl: config.http.publicUrl });
+  await app.register(open311Routes, {
+    prefix: '/open311/v2',
+    db,
+    publicUrl: config.http.publicUrl,
+    storage,
+    mediaUrlTtlSeconds: config.media.urlTtlSeconds,
+  });
   return app;
 }

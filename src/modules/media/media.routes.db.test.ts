@@ -293,6 +293,22 @@ describe('POST /incidents/:id/media — what is refused', () => {
   });
 });
 
+describe('Open311', () => {
+  it("gives a public request's first photo as media_url, a signed JPEG link", async () => {
+    const incident = await createIncident();
+    const reference = json(await inject({ url: `/api/v1/incidents/${incident}` })).reference;
+    const none = json(await inject({ url: `/open311/v2/requests/${reference}.json` }));
+    expect(none[0].media_url).toBeNull();
+    await upload(incident, await fixtures.pngImage(64, 48), await as(REPORTER));
+    await upload(incident, await fixtures.pngImage(32, 32), await as(REPORTER));
+    const [request] = json(await inject({ url: `/open311/v2/requests/${reference}.json` }));
+    const photo = await open(request.media_url);
+    expect(photo.status).toBe(200);
+    expect(photo.headers['content-type']).toBe('image/jpeg');
+    expect((await sharp(photo.body).metadata()).width).toBe(64); // the first one
+  });
+});
+
 describe('video and documents', () => {
   it('keeps a video playable but drops its location and device boxes', async () => {
     const incident = await createIncident();

@@ -61,7 +61,13 @@ export function presentServiceDefinition(row: CategoryRow, lang: Lang) {
   };
 }
 
-export function presentRequest(row: IncidentRow, lang: Lang, extendedStatuses: boolean) {
+/** `mediaUrl`: a signed link to its first photo (JPEG, what every Open311 client can show), if any. */
+export function presentRequest(
+  row: IncidentRow,
+  lang: Lang,
+  extendedStatuses: boolean,
+  mediaUrl: string | null = null,
+) {
   // the public's view of the incident decides what the location and address may show
   const seen = presentIncident(row, ANONYMOUS, lang);
   const [long, lat] = seen.location.coordinates;
@@ -82,7 +88,7 @@ export function presentRequest(row: IncidentRow, lang: Lang, extendedStatuses: b
     zipcode: null,
     lat,
     long,
-    media_url: null,
+    media_url: mediaUrl,
   };
 }
 

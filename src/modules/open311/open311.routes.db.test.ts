@@ -1,3 +1,4 @@
+import { testConfig, testStorage } from '../../../test/helpers/app.js';
 import AjvModule from 'ajv';
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,7 +302,13 @@ beforeAll(async () => {
   });
   await app.register(categoryRoutes, { prefix: '/api/v1', db: t.db });
   await app.register(incidentRoutes, { prefix: '/api/v1', db: t.db });
-  await app.register(open311Routes, { prefix: '/open311/v2', db: t.db, publicUrl: `${PUBLIC_URL}/` });
+  await app.register(open311Routes, {
+    prefix: '/open311/v2',
+    db: t.db,
+    publicUrl: `${PUBLIC_URL}/`,
+    storage: testStorage(testConfig()),
+    mediaUrlTtlSeconds: 3600,
+  });
   await app.ready();
 
   await t.db.query({

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { t } from '../../i18n/i18n.js';
 import { isConnectionError, type Database } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/errors.js';
+import type { BlobStorage } from '../../platform/storage/storage.js';
 import {
   CONTENT_TYPE,
   listDocument,
@@ -33,6 +34,9 @@ import { Open311Error } from './open311.service.js';
 
 export interface Open311Deps {
   db: Database;
+  /** signs media_url (the first photo of a request) */
+  storage: BlobStorage;
+  mediaUrlTtlSeconds: number;
   /** the server's public base URL (config.http.publicUrl): discovery names the endpoint with it */
   publicUrl: string;
   /** who to ask about the API, for discovery */
@@ -139,12 +143,18 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
         const filter = service.parseRequestsQuery(request.query);
         const extended = flag('extended_statuses', request.query.extended_statuses);
         const rows = await service.listRequests(db, filter);
+        const photos = await service.photoUrls(
+          db,
+          deps.storage,
+          deps.mediaUrlTtlSeconds,
+          rows.map((r) => r.id),
+        );
         return send(
           reply,
           format,
           listDocument(
             'service_requests',
-            rows.map((row) => presentRequest(row, request.lang, extended)),
+            rows.map((row) => presentRequest(row, request.lang, extended, photos.get(row.id) ?? null)),
           ),
         );
       },
@@ -272,7 +282,12 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
       const { name, format } = fileOf(request.params.file);
       const extended = flag('extended_statuses', request.query.extended_statuses);
       const row = await service.getRequest(db, name);
-      return send(reply, format, listDocument('service_requests', [presentRequest(row, request.lang, extended)]));
+      const photos = await service.photoUrls(db, deps.storage, deps.mediaUrlTtlSeconds, [row.id]);
+      return send(
+        reply,
+        format,
+        listDocument('service_requests', [presentRequest(row, request.lang, extended, photos.get(row.id) ?? null)]),
+      );
     },
   );
 }

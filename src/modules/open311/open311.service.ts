@@ -13,6 +13,7 @@ import { applyUpdate } from '../authorities/authorities.inbound.js';
 import { findAuthority } from '../authorities/authorities.repository.js';
 import type { Form, FormValue } from './open311.form.js';
 import { AppError } from '../../platform/http/errors.js';
+import type { BlobStorage } from '../../platform/storage/storage.js';
 import { DESCRIPTION_MAX, open311Status } from './open311.presenter.js';
 import * as repo from './open311.repository.js';
 import type { RequestsQuery, UpdatesQuery } from './open311.schemas.js';
@@ -428,4 +429,39 @@ export async function postUpdate(db: Database, form: Form): Promise<{ update_id:
     throw err;
   }
   return { update_id: update.update_id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// media_url: the first photo of each request
+
+/**
+ * Signed links (MEDIA_URL_TTL_SECONDS) to the first photo of each incident, as a JPEG: the
+ * same media the incident's public page shows (only public incidents are listed here at all).
+ */
+export async function photoUrls(
+  db: Database,
+  storage: BlobStorage,
+  ttlSeconds: number,
+  incidentIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (incidentIds.length === 0) return new Map();
+  const { rows } = await db.query<{ incident_id: string; key: string }>({
+    name: 'open311.firstPhotos',
+    text: `SELECT DISTINCT ON (m.incident_id) m.incident_id, v->>'key' AS key
+           FROM media m CROSS JOIN LATERAL jsonb_array_elements(m.variants) v
+           WHERE m.incident_id = ANY($1::uuid[]) AND m.kind = 'image' AND v->>'name' = 'display.jpg'
+           ORDER BY m.incident_id, m.created_at, m.id`,
+    values: [incidentIds],
+  });
+  const urls = await Promise.all(
+    rows.map(async (r) => {
+      const url = await storage.signedUrl(r.key, {
+        contentType: 'image/jpeg',
+        disposition: 'inline',
+        expiresInSeconds: ttlSeconds,
+      });
+      return [r.incident_id, url] as const;
+    }),
+  );
+  return new Map(urls);
 }

@@ -1,3 +1,4 @@
+import { testConfig, testStorage } from '../../../test/helpers/app.js';
 import AjvModule from 'ajv';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,7 +163,13 @@ beforeAll(async () => {
   app = Fastify();
   registerRequestContext(app);
   registerErrorHandling(app);
-  await app.register(open311Routes, { prefix: '/open311/v2', db: t.db, publicUrl: 'https://buurtwag.example' });
+  await app.register(open311Routes, {
+    prefix: '/open311/v2',
+    db: t.db,
+    publicUrl: 'https://buurtwag.example',
+    storage: testStorage(testConfig()),
+    mediaUrlTtlSeconds: 3600,
+  });
   await app.ready();
 
   const attributes = [
@@ -423,7 +430,13 @@ describe('POST /requests', () => {
       log: { info: () => undefined, warn: () => undefined },
       limits: { open311: [{ by: 'apiKey', max: 2, windowSeconds: 60 }] },
     });
-    await limited.register(open311Routes, { prefix: '/open311/v2', db: t.db, publicUrl: 'https://x.example' });
+    await limited.register(open311Routes, {
+      prefix: '/open311/v2',
+      db: t.db,
+      publicUrl: 'https://x.example',
+      storage: testStorage(testConfig()),
+      mediaUrlTtlSeconds: 3600,
+    });
     await limited.ready();
     try {
       const statuses: number[] = [];
