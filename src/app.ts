@@ -24,6 +24,7 @@ import { conversationRoutes } from './modules/conversation/conversation.routes.j
 import { open311Routes } from './modules/open311/open311.routes.js';
 import { authorityRoutes } from './modules/authorities/authorities.routes.js';
 import { authorityHookRoutes } from './modules/authorities/authorities.hooks.routes.js';
+import { webhookRoutes } from './modules/webhooks/webhooks.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
@@ -153,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(conversationRoutes, { db });
       await api.register(authorityRoutes, { db });
       await api.register(authorityHookRoutes, { db, signingKey: serverSecret });
+      await api.register(webhookRoutes, { db, signingKey: serverSecret });
       await api.register(realtimeRoutes, {
         realtime,
         allowedOrigins: [new URL(config.http.publicUrl).origin, ...config.http.corsOrigins],

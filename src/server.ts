@@ -12,6 +12,7 @@ import { registerMediaJobs } from './modules/media/media.jobs.js';
 import { createHttpDelivery } from './modules/authorities/authorities.delivery.js';
 import { registerAuthorityJobs } from './modules/authorities/authorities.jobs.js';
 import { registerUpdatePolling } from './modules/authorities/authorities.polling.js';
+import { registerWebhookDispatch } from './modules/webhooks/webhooks.dispatch.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { openStorage } from './platform/storage/open.js';
 import { openBus } from './platform/bus/open.js';
@@ -79,6 +80,7 @@ export function createJobRunner(
   });
   registerAuthorityJobs(jobs, db, deliver, log);
   registerUpdatePolling(jobs, db, outbound, log);
+  registerWebhookDispatch(jobs, db, { policy: outbound, signingKey: loadJwtSecret(config) }, log);
   registerIncidentJobs(jobs, log);
   registerMaintenanceJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);
