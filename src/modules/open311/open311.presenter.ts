@@ -133,8 +133,8 @@ export function presentUpdate(row: UpdateRow) {
     service_request_id: row.reference,
     status: UPDATE_STATUS[row.status] ?? 'open',
     updated_datetime: w3cDate(new Date(row.created_at).toISOString()),
-    // a status change has no words of its own; mySociety's schema wants strings, never null
-    description: row.body ?? '',
-    media_url: '',
+    // a status change has no words of its own: absent is null (an empty element in XML)
+    description: row.body ?? null,
+    media_url: null,
   };
 }

@@ -86,8 +86,8 @@ const validators = {
           ],
         },
         updated_datetime: dateTime,
-        description: { type: 'string' },
-        media_url: { type: 'string' },
+        description: { type: ['string', 'null'] },
+        media_url: { type: ['string', 'null'] },
       },
     },
   }),
@@ -528,11 +528,11 @@ describe('GET /servicerequestupdates', () => {
       ours.map((u: Record<string, string>) => [u.update_id, u.service_request_id, u.status, u.description]),
     ).toEqual([
       [before, refs.main, 'open', 'Thanks, we will look'],
-      [ack, refs.main, 'investigating', ''],
+      [ack, refs.main, 'investigating', null],
       [during, refs.main, 'investigating', 'Crew booked'],
-      [fixed, refs.main, 'fixed', ''],
+      [fixed, refs.main, 'fixed', null],
     ]);
-    expect(ours[0].media_url).toBe('');
+    expect(ours[0].media_url).toBeNull();
     expect(res.body).not.toContain('Secret internal note');
     expect(res.body).not.toContain('Rude words');
     expect(res.body).not.toContain('Private request');
