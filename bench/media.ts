@@ -8,18 +8,16 @@
  *   npx tsx bench/media.ts [--photos 60] [--concurrency 4] [--videos 5] [--video-mb 100]
  *                          [--postgres postgres://…/db --s3]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { rssMb, startServer } from './serve.js';
 import S3rver from 's3rver';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     photos: { type: 'string', default: '60' },
@@ -194,28 +192,6 @@ function writeVideo(file: string): void {
 
 // ---------------------------------------------------------------------------------------------
 
-function startServer(env: Record<string, string>): Promise<{ port: number; pid: number; kill(): void }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
-      cwd: ROOT,
-      env: { ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffered = '';
-    const onData = (d: Buffer) => {
-      buffered += d.toString();
-      const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffered);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ port: Number(match[1]), pid: child.pid!, kill: () => child.kill('SIGTERM') });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-}
-
 async function register(base: string): Promise<string> {
   const res = await fetch(`${base}/api/v1/auth/register`, {
     method: 'POST',
@@ -305,11 +281,6 @@ function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // utime and stime are fields 14 and 15 of stat; after "pid (comm) " they are at 11 and 12
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function rssMb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
 }
 
 main().catch((err: unknown) => {

@@ -9,16 +9,15 @@
  *
  *   npx tsx bench/realtime.ts [--clients 10000] [--rate 200] [--seconds 10] [--postgres URL]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { ROOT, rssMb, startServer } from './serve.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '10000' },
@@ -281,33 +280,6 @@ async function login(base: string): Promise<string> {
   });
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
-function startServer(env: Record<string, string>): Promise<{ port: number; pid: number; kill(): void }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
-      cwd: ROOT,
-      env: { ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffered = '';
-    const onData = (d: Buffer) => {
-      buffered += d.toString();
-      const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffered);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ port: Number(match[1]), pid: child.pid!, kill: () => child.kill('SIGTERM') });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-}
-
-function rssMb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
 }
 
 function pct(xs: number[], p: number): string {
