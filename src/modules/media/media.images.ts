@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { MAX_IMAGE_PIXELS, MediaRejected } from './media.kinds.js';
 
 /**
@@ -40,9 +40,22 @@ export const IMAGE_CONCURRENCY = 2;
 /** what sharp's metadata() calls the formats we accept (HEIC and AVIF are both "heif") */
 const DECODABLE_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'heif']);
 
-// libvips' operation cache would keep recent inputs, results and open file descriptors (of temp
-// files we delete right after): an upload is processed once, so the cache only costs memory.
-sharp.cache(false);
+type Sharp = typeof import('sharp').default;
+let sharpLoading: Promise<Sharp> | null = null;
+
+/**
+ * sharp (libvips) is loaded on the first photo, not at start: it costs ~30 MB of resident memory
+ * that a node serving only the API never needs.
+ */
+function loadSharp(): Promise<Sharp> {
+  sharpLoading ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache would keep recent inputs, results and open file descriptors (of
+    // temp files we delete right after): an upload is processed once, so the cache only costs memory
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpLoading;
+}
 
 /**
  * A counting semaphore: at most `limit` callers run at once, the others wait in arrival order.
@@ -131,6 +144,7 @@ interface RawImage {
 
 /** Reads the header only: the size and format are known before a single pixel is decoded. */
 async function readHeader(inputPath: string): Promise<ImageHeader> {
+  const sharp = await loadSharp();
   let meta: Metadata;
   try {
     // With sharp's pixel limit on, a flood fails here with a generic "exceeds pixel limit" error;
@@ -164,6 +178,7 @@ async function readHeader(inputPath: string): Promise<ImageHeader> {
  * (unless it has to be turned by 90°, which needs it all: 160 MB at worst, at most two at once).
  */
 async function decodeForDisplay(inputPath: string, header: ImageHeader): Promise<RawImage> {
+  const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(inputPath, {
       // the second guard, should the header have told the first one something else
@@ -190,6 +205,7 @@ async function decodeForDisplay(inputPath: string, header: ImageHeader): Promise
 }
 
 async function resizeRaw(image: RawImage, maxSide: number): Promise<RawImage> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(image.data, { raw: rawDescriptor(image) })
     .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
     .raw({ depth: 'uchar' })
@@ -198,6 +214,7 @@ async function resizeRaw(image: RawImage, maxSide: number): Promise<RawImage> {
 }
 
 async function encode(image: RawImage, name: ImageVariantName, outDir: string): Promise<ImageVariant> {
+  const sharp = await loadSharp();
   const path = join(outDir, name);
   const pixels = sharp(image.data, { raw: rawDescriptor(image) });
   const webp = name.endsWith('.webp');
