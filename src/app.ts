@@ -19,6 +19,8 @@ import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { AccessTokens } from './modules/accounts/tokens.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
+import { bulkRoutes } from './modules/incidents/incidents.bulk.routes.js';
+import { duplicateRoutes } from './modules/duplicates/duplicates.routes.js';
 import { mediaRoutes } from './modules/media/media.routes.js';
 import { conversationRoutes } from './modules/conversation/conversation.routes.js';
 import { open311Routes } from './modules/open311/open311.routes.js';
@@ -150,6 +152,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(categoryRoutes, { db });
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });
+      await api.register(bulkRoutes, { db });
+      await api.register(duplicateRoutes, { db });
       await api.register(mediaRoutes, { db, storage, config: config.media });
       await api.register(conversationRoutes, { db });
       await api.register(authorityRoutes, { db });

@@ -110,6 +110,13 @@ export const af: Record<MessageKey, string> = {
   'error.webhook_signature.detail':
     'Die versoek is nie met hierdie owerheid se webhook-geheim onderteken nie, of is te oud.',
   'error.authority_status.detail': 'Onbekende status "{status}".',
+  'error.version_mismatch.detail':
+    'Hierdie voorval het verander sedert jy dit gelees het (dit is nou by weergawe {current}): haal dit weer op en probeer dan weer.',
+  'validation.merge_into_itself': 'kan nie die voorval wees wat saamgevoeg word nie',
+  'error.merge_into_duplicate.detail':
+    "{reference} is self 'n duplikaat: voeg saam met die voorval waarmee dit saamgevoeg is.",
+  'error.write_refused.detail':
+    'Die verandering kon nie gestoor word nie: dit bots met data wat intussen verander het. Niks is aan hierdie voorval verander nie.',
   'error.method_not_allowed.title': 'Metode nie toegelaat nie',
   'error.method_not_allowed.detail': '{method} word nie hier toegelaat nie; gebruik {allow}.',
 

@@ -109,6 +109,12 @@ export const en = {
 
   'error.webhook_signature.detail': "The request is not signed with this authority's webhook secret, or is too old.",
   'error.authority_status.detail': 'Unknown status "{status}".',
+  'error.version_mismatch.detail':
+    'This incident has changed since you read it (it is now at version {current}): fetch it again, then retry.',
+  'validation.merge_into_itself': 'cannot be the incident being merged',
+  'error.merge_into_duplicate.detail': '{reference} is itself a duplicate: merge into the incident it was merged into.',
+  'error.write_refused.detail':
+    'The change could not be stored: it conflicts with data that changed meanwhile. Nothing was changed on this incident.',
   'error.method_not_allowed.title': 'Method not allowed',
   'error.method_not_allowed.detail': '{method} is not allowed here; use {allow}.',
 

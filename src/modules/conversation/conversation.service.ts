@@ -27,6 +27,21 @@ export const INTERNAL_NOTE = 'internal_note';
 /** Characters as people count them (code points), like the schema's minLength and maxLength. */
 const length = (text: string): number => [...text].length;
 
+/**
+ * Where a comment or a "me too" lands: a merged duplicate sends it on to the incident it was
+ * merged into, when the caller may see that one (else it stays on the duplicate).
+ */
+async function landingIncident(db: Database, ctx: RequestContext, idOrReference: string) {
+  const incident = await findVisible(db, ctx.actor, idOrReference);
+  if (!incident.duplicate_of) return incident;
+  try {
+    return await findVisible(db, ctx.actor, incident.duplicate_of);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'not_found') return incident;
+    throw error;
+  }
+}
+
 /** The signed-in person, or 401. */
 function userOf(ctx: RequestContext): string {
   if (!policy.canParticipate(ctx.actor) || ctx.actor.userId === null) throw refusal(ctx.actor);
@@ -54,7 +69,7 @@ export async function addComment(
   input: CommentCreate,
   idempotencyKey: string | null,
 ): Promise<CommentResult> {
-  const incident = await findVisible(db, ctx.actor, idOrReference);
+  const incident = await landingIncident(db, ctx, idOrReference);
   const userId = userOf(ctx);
   const internal = input.internal ?? false;
   if (internal && !policy.canWriteInternalNote(ctx.actor, facts(incident))) throw refusal(ctx.actor);
@@ -174,7 +189,7 @@ export interface ConfirmResult {
  * The person starts following the incident.
  */
 export async function confirm(db: Database, ctx: RequestContext, idOrReference: string): Promise<ConfirmResult> {
-  const incident = await findVisible(db, ctx.actor, idOrReference);
+  const incident = await landingIncident(db, ctx, idOrReference);
   const userId = userOf(ctx);
   if (!policy.canConfirm(ctx.actor, facts(incident))) {
     throw new AppError('conflict', 'error.confirm_own_report.detail');
@@ -197,7 +212,7 @@ export async function withdrawConfirmation(
   ctx: RequestContext,
   idOrReference: string,
 ): Promise<Confirmations> {
-  const incident = await findVisible(db, ctx.actor, idOrReference);
+  const incident = await landingIncident(db, ctx, idOrReference);
   const userId = userOf(ctx);
   const result = await db.transaction((tx) => repo.removeConfirmation(tx, incident.id, userId));
   return { confirmations: result.confirmations, confirmed: false };

@@ -23,6 +23,11 @@ export function canTriage(actor: Actor, incident: IncidentFacts): boolean {
   return isStaffOf(actor, incident.communityId);
 }
 
+/** Moderation: hiding an incident from the public, or showing it again: staff of its community, or admin. */
+export function canHide(actor: Actor, incident: IncidentFacts): boolean {
+  return isStaffOf(actor, incident.communityId);
+}
+
 /** The reporter of an anonymous report is known only to staff of its community (and to themself). */
 export function canSeeReporter(actor: Actor, incident: IncidentFacts & { anonymous: boolean }): boolean {
   if (!incident.anonymous) return true;

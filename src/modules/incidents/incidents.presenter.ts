@@ -2,7 +2,7 @@ import { pick, type Lang } from '../../i18n/i18n.js';
 import { canSeeHiddenComments } from '../conversation/conversation.policy.js';
 import type { Actor } from '../identity/actor.js';
 import type { TimelineEventRow } from '../timeline/timeline.repository.js';
-import { canSeeExactLocation, canSeeReporter } from './incidents.policy.js';
+import { canSeeExactLocation, canSeeReporter, canView } from './incidents.policy.js';
 import type { IncidentRow } from './incidents.repository.js';
 import type { Incident, TimelineItem } from './incidents.schemas.js';
 
@@ -45,6 +45,7 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     requiresAuthority: row.requires_authority,
     authority: row.authority_id ? { id: row.authority_id, name: row.authority_name ?? '' } : null,
     metadata: row.metadata,
+    duplicateOf: duplicateOf(row, viewer),
     locationBlurred: !exact,
     version: row.version,
     confirmations: row.confirmations,
@@ -56,6 +57,19 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     incident.distance = exact ? Math.round(row.distance * 10) / 10 : Math.round(row.distance / 250) * 250;
   }
   return incident;
+}
+
+/** The incident this one was merged into, when the viewer may see that one (a private report stays unnamed). */
+function duplicateOf(row: IncidentRow, viewer: Actor): Incident['duplicateOf'] {
+  const target = row.duplicate_of_target;
+  if (!row.duplicate_of || !target) return null;
+  const visible = canView(viewer, {
+    communityId: target.community_id,
+    reporterId: target.reporter_id,
+    isPublic: target.is_public,
+    hidden: target.hidden,
+  });
+  return visible ? { id: row.duplicate_of, reference: target.reference } : null;
 }
 
 /** Where a viewer who may not see the exact location is told the incident is. */

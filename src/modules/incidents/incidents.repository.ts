@@ -35,6 +35,16 @@ export interface IncidentRow {
   authority_name?: string | null;
   /** the authority's delivery kind, returned by insertIncident only (decides the forwarding job) */
   authority_delivery?: string | null;
+  /** the incident this one was merged into (duplicates module); optional for rows made before it */
+  duplicate_of?: string | null;
+  /** that incident's reference and what the presenter needs to decide whether this viewer may see it */
+  duplicate_of_target?: {
+    reference: string;
+    community_id: string | null;
+    reporter_id: string | null;
+    is_public: boolean;
+    hidden: boolean;
+  } | null;
   version: number;
   /** "me too" from other people (conversation module) */
   confirmations: number;
@@ -56,7 +66,10 @@ export const SELECT = `
          i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
          i.metadata, i.is_public, i.hidden, i.requires_authority, i.version, i.confirmations,
-         i.authority_id, au.name AS authority_name,
+         i.authority_id, au.name AS authority_name, i.duplicate_of,
+         (SELECT jsonb_build_object('reference', d.reference, 'community_id', d.community_id,
+                                    'reporter_id', d.reporter_id, 'is_public', d.is_public, 'hidden', d.hidden)
+            FROM incidents d WHERE d.id = i.duplicate_of) AS duplicate_of_target,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
          to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
 export const FROM = `
@@ -195,6 +208,37 @@ export async function updateIncident(tx: Queryable, id: string, v: IncidentUpdat
            WHERE id = $1`,
     values: [id, v.status, v.priority, v.assigneeId, v.categoryId, v.isPublic],
   });
+}
+
+/** Moderation: keeps an incident from the public (staff and the reporter still see it), or shows it again. */
+export async function setHidden(tx: Queryable, id: string, hidden: boolean): Promise<void> {
+  await tx.query({
+    name: 'incidents.setHidden',
+    text: `UPDATE incidents SET hidden = $2, version = version + 1, updated_at = now() WHERE id = $1`,
+    values: [id, hidden],
+  });
+}
+
+/** Locks the incidents in id order (so two bulk writers cannot deadlock) and returns the ids found. */
+export async function lockIncidents(tx: Queryable, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await tx.query<{ id: string }>({
+    name: 'incidents.lockMany',
+    text: `SELECT id FROM incidents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    values: [ids],
+  });
+  return rows.map((r) => r.id);
+}
+
+/** The ids of these references (those that exist). */
+export async function idsByReferences(db: Queryable, references: readonly string[]): Promise<Map<string, string>> {
+  if (references.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; reference: string }>({
+    name: 'incidents.idsByReferences',
+    text: `SELECT id, reference FROM incidents WHERE reference = ANY($1::text[])`,
+    values: [references],
+  });
+  return new Map(rows.map((r) => [r.reference, r.id]));
 }
 
 /** The smallest community holding the point, with its reporting setting. */

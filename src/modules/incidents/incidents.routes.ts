@@ -18,6 +18,34 @@ const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 });
 
+const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({ maxLength: 1000, description: 'the ETag of a GET (W/"<version>"), several comma-separated, or *' }),
+  ),
+});
+
+/**
+ * A weak validator: the version counts the incident's own writes, but the JSON for it also
+ * depends on the viewer (privacy) and the language (category name), so the bytes are not
+ * guaranteed to be identical, which a strong ETag would promise. The URL already names the
+ * incident, so the version alone is enough.
+ */
+export const etagOf = (incident: { version: number }): string => `W/"${incident.version}"`;
+
+/**
+ * The versions an If-Match accepts (weak or strong form alike: the version is what we compare);
+ * null for no header or `*`. A header that names no version of ours matches nothing: 412.
+ */
+export function parseIfMatch(header: string | undefined): number[] | null {
+  if (header === undefined || header.trim() === '*') return null;
+  const versions: number[] = [];
+  for (const tag of header.split(',')) {
+    const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
+    if (match?.[1] !== undefined) versions.push(Number(match[1]));
+  }
+  return versions;
+}
+
 export function contextOf(request: FastifyRequest): service.RequestContext {
   return { actor: request.actor, lang: request.lang, requestId: request.id, clientAddress: request.ip };
 }
@@ -78,7 +106,10 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
         response: { 200: Incident, 404: Problem },
       },
     },
-    async (request) => service.getIncident(db, contextOf(request), request.params.idOrReference),
+    async (request, reply) => {
+      const incident = await service.getIncident(db, contextOf(request), request.params.idOrReference);
+      return reply.header('etag', etagOf(incident)).send(incident);
+    },
   );
 
   app.patch(
@@ -87,12 +118,34 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
       schema: {
         tags,
         summary: 'Triage: status, priority, assignee, category, visibility (staff of its community)',
+        description:
+          'Optimistic concurrency: send the `ETag` of the GET back as `If-Match` (or its `version` in the body); ' +
+          'when the incident has changed since, the answer is 412 and nothing is written. `If-Match: *` or ' +
+          'neither means "whatever the current version". The answer carries the new `ETag`.',
         params: IdOrReferenceParams,
+        headers: IfMatchHeaders,
         body: IncidentPatch,
-        response: { 200: Incident, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+        response: {
+          200: Incident,
+          400: Problem,
+          401: Problem,
+          403: Problem,
+          404: Problem,
+          409: Problem,
+          412: Problem,
+        },
       },
     },
-    async (request) => service.updateIncident(db, contextOf(request), request.params.idOrReference, request.body),
+    async (request, reply) => {
+      const incident = await service.updateIncident(
+        db,
+        contextOf(request),
+        request.params.idOrReference,
+        request.body,
+        parseIfMatch(request.headers['if-match']),
+      );
+      return reply.header('etag', etagOf(incident)).send(incident);
+    },
   );
 
   app.delete(

@@ -54,6 +54,8 @@ export const IncidentPatch = Type.Object(
     title: Type.Optional(Type.String({ minLength: 3, maxLength: 255 })),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     location: Type.Optional(PointInput),
+    // optimistic concurrency, like If-Match: the version the change was based on (412 when stale)
+    version: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -82,6 +84,8 @@ export const Incident = Type.Object({
   /** the authority it was routed to on creation; optional only for responses stored before routing existed */
   authority: Type.Optional(Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()])),
   metadata: Type.Object({}, { additionalProperties: true }),
+  /** the incident this one was merged into (status `duplicate`); optional only for responses stored before merging existed */
+  duplicateOf: Type.Optional(Type.Union([Type.Object({ id: Type.String(), reference: Type.String() }), Type.Null()])),
   /** true when the exact location is hidden from this viewer (sensitive category) */
   locationBlurred: Type.Boolean(),
   version: Type.Integer(),

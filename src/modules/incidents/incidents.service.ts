@@ -408,79 +408,121 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
 // ---------------------------------------------------------------------------------------------
 // Update
 
+/**
+ * Changes an incident (PATCH). `expectedVersions` are the versions of `If-Match` (null: no header,
+ * or `*`); the body's `version` is a second way to say the same. When given, the change goes ahead
+ * only if the row, locked FOR UPDATE, is still at that version (412 otherwise), so two writers
+ * that read the same version cannot both win.
+ */
 export async function updateIncident(
   db: Database,
   ctx: RequestContext,
   idOrReference: string,
   patch: IncidentPatch,
+  expectedVersions: readonly number[] | null = null,
 ): Promise<Incident> {
   const row = await db.transaction(async (tx) => {
     const current = await findVisible(tx, ctx.actor, idOrReference, true);
-    const wantsContent = patch.title !== undefined || patch.description !== undefined || patch.location !== undefined;
-    const wantsTriage = [patch.status, patch.priority, patch.assigneeId, patch.categoryId, patch.isPublic].some(
-      (v) => v !== undefined,
-    );
-    if (wantsContent && !policy.canEditContent(ctx.actor, { ...facts(current), status: current.status }))
-      throw refusal(ctx.actor);
-    if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refusal(ctx.actor);
-    const next: repo.IncidentUpdate = {
-      status: patch.status ?? current.status,
-      priority: patch.priority ?? current.priority,
-      assigneeId: patch.assigneeId === undefined ? current.assignee_id : patch.assigneeId,
-      categoryId: patch.categoryId ?? current.category_id,
-      isPublic: patch.isPublic ?? current.is_public,
-    };
-    const events: TimelineEventInsert[] = [];
-    const event = (type: string, data: Record<string, unknown>) =>
-      events.push({ incidentId: current.id, type, actorId: ctx.actor.userId, data });
-
-    if (next.status !== current.status) {
-      if (!STATUS_MOVES[current.status].includes(next.status)) {
-        throw new AppError('conflict', 'error.bad_transition.detail', { from: current.status, to: next.status });
-      }
-      event('status_changed', { from: current.status, to: next.status });
+    const { version, ...change } = patch;
+    const stale =
+      (expectedVersions !== null && !expectedVersions.includes(current.version)) ||
+      (version !== undefined && version !== current.version);
+    if (stale) {
+      throw new AppError('precondition_failed', 'error.version_mismatch.detail', { current: current.version });
     }
-    if (next.priority !== current.priority) event('priority_changed', { from: current.priority, to: next.priority });
-    if (next.assigneeId !== current.assignee_id) {
-      if (next.assigneeId !== null && !(await repo.userExists(tx, next.assigneeId))) {
-        throw invalidField('/body/assigneeId', 'validation.user_missing');
-      }
-      event(next.assigneeId === null ? 'unassigned' : 'assigned', { from: current.assignee_id, to: next.assigneeId });
-    }
-    if (next.categoryId !== current.category_id) {
-      const category = await repo.findActiveCategory(tx, next.categoryId);
-      if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
-      if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
-      event('category_changed', { from: current.category_id, to: next.categoryId });
-    }
-    if (next.isPublic !== current.is_public)
-      event('visibility_changed', { from: current.is_public, to: next.isPublic });
-
-    if (wantsContent) {
-      const content = {
-        title: patch.title?.trim() ?? current.title,
-        description: patch.description ?? current.description,
-        lon: patch.location?.coordinates[0] ?? current.lon,
-        lat: patch.location?.coordinates[1] ?? current.lat,
-      };
-      const changed: string[] = (['title', 'description'] as const).filter((k) => content[k] !== current[k]);
-      if (content.lon !== current.lon || content.lat !== current.lat) changed.push('location');
-      if (changed.length > 0) {
-        await repo.updateContent(tx, current.id, content);
-        // what changed, not the texts: an earlier wording may be what the reporter wanted gone
-        event('edited', { fields: changed });
-      }
-    }
-
-    if (events.length === 0) return current;
-    if (wantsTriage) await repo.updateIncident(tx, current.id, next);
-    await recordSideEffects(tx, ctx, current.id, 'incident.update', events, {
-      changes: Object.fromEntries(events.map((e) => [e.type, e.data])),
-    });
-    await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) });
-    const updated = await repo.findIncidentById(tx, current.id);
-    if (!updated) throw new Error('incident vanished inside its own transaction');
-    return updated;
+    return applyChange(tx, ctx, current, change);
   });
   return presentIncident(row, ctx.actor, ctx.lang);
+}
+
+/** What PATCH and bulk actions may change; `hidden` is moderation (bulk only). */
+export type IncidentChange = Omit<IncidentPatch, 'version'> & { hidden?: boolean };
+
+/**
+ * The one code path of a change: policy, status moves, timeline events, audit record and job, on
+ * a row the caller has already locked FOR UPDATE inside `tx`. Returns the row as it is now.
+ */
+export async function applyChange(
+  tx: Tx,
+  ctx: RequestContext,
+  current: repo.IncidentRow,
+  patch: IncidentChange,
+): Promise<repo.IncidentRow> {
+  const wantsContent = patch.title !== undefined || patch.description !== undefined || patch.location !== undefined;
+  const wantsTriage = [patch.status, patch.priority, patch.assigneeId, patch.categoryId, patch.isPublic].some(
+    (v) => v !== undefined,
+  );
+  if (wantsContent && !policy.canEditContent(ctx.actor, { ...facts(current), status: current.status }))
+    throw refusal(ctx.actor);
+  if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refusal(ctx.actor);
+  if (patch.hidden !== undefined && !policy.canHide(ctx.actor, facts(current))) throw refusal(ctx.actor);
+  const next: repo.IncidentUpdate = {
+    status: patch.status ?? current.status,
+    priority: patch.priority ?? current.priority,
+    assigneeId: patch.assigneeId === undefined ? current.assignee_id : patch.assigneeId,
+    categoryId: patch.categoryId ?? current.category_id,
+    isPublic: patch.isPublic ?? current.is_public,
+  };
+  const events: TimelineEventInsert[] = [];
+  const event = (type: string, data: Record<string, unknown>) =>
+    events.push({ incidentId: current.id, type, actorId: ctx.actor.userId, data });
+
+  if (next.status !== current.status) {
+    if (!STATUS_MOVES[current.status].includes(next.status)) {
+      throw new AppError('conflict', 'error.bad_transition.detail', { from: current.status, to: next.status });
+    }
+    event('status_changed', { from: current.status, to: next.status });
+  }
+  if (next.priority !== current.priority) event('priority_changed', { from: current.priority, to: next.priority });
+  if (next.assigneeId !== current.assignee_id) {
+    if (next.assigneeId !== null && !(await repo.userExists(tx, next.assigneeId))) {
+      throw invalidField('/body/assigneeId', 'validation.user_missing');
+    }
+    event(next.assigneeId === null ? 'unassigned' : 'assigned', { from: current.assignee_id, to: next.assigneeId });
+  }
+  if (next.categoryId !== current.category_id) {
+    const category = await repo.findActiveCategory(tx, next.categoryId);
+    if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
+    if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
+    event('category_changed', { from: current.category_id, to: next.categoryId });
+  }
+  if (next.isPublic !== current.is_public) event('visibility_changed', { from: current.is_public, to: next.isPublic });
+
+  if (wantsContent) {
+    const content = {
+      title: patch.title?.trim() ?? current.title,
+      description: patch.description ?? current.description,
+      lon: patch.location?.coordinates[0] ?? current.lon,
+      lat: patch.location?.coordinates[1] ?? current.lat,
+    };
+    const changed: string[] = (['title', 'description'] as const).filter((k) => content[k] !== current[k]);
+    if (content.lon !== current.lon || content.lat !== current.lat) changed.push('location');
+    if (changed.length > 0) {
+      await repo.updateContent(tx, current.id, content);
+      // what changed, not the texts: an earlier wording may be what the reporter wanted gone
+      event('edited', { fields: changed });
+    }
+  }
+
+  if (patch.hidden !== undefined && patch.hidden !== current.hidden) {
+    // moderation is for staff: the public timeline does not say a report was hidden
+    events.push({
+      incidentId: current.id,
+      type: patch.hidden ? 'hidden' : 'unhidden',
+      actorId: ctx.actor.userId,
+      data: {},
+      internal: true,
+    });
+    await repo.setHidden(tx, current.id, patch.hidden);
+  }
+
+  if (events.length === 0) return current;
+  if (wantsTriage) await repo.updateIncident(tx, current.id, next);
+  await recordSideEffects(tx, ctx, current.id, 'incident.update', events, {
+    changes: Object.fromEntries(events.map((e) => [e.type, e.data])),
+  });
+  await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) });
+  const updated = await repo.findIncidentById(tx, current.id);
+  if (!updated) throw new Error('incident vanished inside its own transaction');
+  return updated;
 }
