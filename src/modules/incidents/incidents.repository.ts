@@ -67,9 +67,11 @@ export const SELECT = `
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
          i.metadata, i.is_public, i.hidden, i.requires_authority, i.version, i.confirmations,
          i.authority_id, au.name AS authority_name, i.duplicate_of,
-         (SELECT jsonb_build_object('reference', d.reference, 'community_id', d.community_id,
-                                    'reporter_id', d.reporter_id, 'is_public', d.is_public, 'hidden', d.hidden)
-            FROM incidents d WHERE d.id = i.duplicate_of) AS duplicate_of_target,
+         -- CASE first: the lookup runs only for the few merged duplicates, not for every listed row
+         CASE WHEN i.duplicate_of IS NOT NULL THEN
+           (SELECT jsonb_build_object('reference', d.reference, 'community_id', d.community_id,
+                                      'reporter_id', d.reporter_id, 'is_public', d.is_public, 'hidden', d.hidden)
+              FROM incidents d WHERE d.id = i.duplicate_of) END AS duplicate_of_target,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
          to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
 export const FROM = `
