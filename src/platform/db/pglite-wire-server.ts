@@ -26,6 +26,12 @@ export interface WireServerOptions {
   /** unix socket path */
   path: string;
   onError?: (err: unknown) => void;
+  /**
+   * A connection that sits idle inside a transaction longer than this is cut and its transaction
+   * rolled back (Postgres' idle_in_transaction_session_timeout): with one session for everyone,
+   * a client stuck mid-transaction would otherwise stop the whole database. Default 60 s.
+   */
+  idleInTransactionMs?: number;
 }
 
 export class PGliteWireServer {
@@ -36,6 +42,8 @@ export class PGliteWireServer {
   private busy = false;
   private readonly waiting: Array<{ conn: number; go: () => void }> = [];
   private nextConn = 1;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly sockets = new Map<number, Socket>();
 
   constructor(private readonly options: WireServerOptions) {}
 
@@ -53,6 +61,7 @@ export class PGliteWireServer {
   }
 
   async stop(): Promise<void> {
+    this.clearIdleTimer();
     for (const socket of this.connections) socket.destroy();
     const server = this.server;
     this.server = null;
@@ -66,6 +75,7 @@ export class PGliteWireServer {
   private accept(socket: Socket): void {
     const conn = this.nextConn++;
     this.connections.add(socket);
+    this.sockets.set(conn, socket);
     socket.setNoDelay(true);
     let buffer = Buffer.alloc(0);
     let started = false;
@@ -124,6 +134,7 @@ export class PGliteWireServer {
       if (closed) return;
       closed = true;
       this.connections.delete(socket);
+      this.sockets.delete(conn);
       // A client that vanished inside a transaction must not keep the session: roll it back.
       chain = chain
         .then(async () => {
@@ -142,6 +153,7 @@ export class PGliteWireServer {
   }
 
   private acquire(conn: number): Promise<void> {
+    if (this.owner === conn) this.clearIdleTimer();
     if (!this.busy && (this.owner === null || this.owner === conn)) {
       this.busy = true;
       return Promise.resolve();
@@ -173,8 +185,30 @@ export class PGliteWireServer {
         });
       }
     } finally {
-      if (this.options.db.isInTransaction()) this.owner = conn;
+      if (this.options.db.isInTransaction()) {
+        this.owner = conn;
+        this.startIdleTimer(conn);
+      }
       this.release(conn);
     }
+  }
+
+  private startIdleTimer(conn: number): void {
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.owner !== conn) return;
+      this.options.onError?.(
+        new Error(`embedded database: connection ${conn} idle in a transaction too long; rolled back`),
+      );
+      // closing runs the rollback and hands the session on (see accept)
+      this.sockets.get(conn)?.destroy();
+    }, this.options.idleInTransactionMs ?? 60_000);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 }
