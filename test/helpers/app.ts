@@ -102,26 +102,30 @@ export async function as(userId: string, roles?: string): Promise<Record<string,
     text: `INSERT INTO users (id, email, display_name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
     values: [userId, `${userId}@test.invalid`, `Test user ${userId.slice(-4)}`],
   });
-  await db.query({ text: 'DELETE FROM user_roles WHERE user_id = $1', values: [userId] });
-  for (const grant of (roles ?? '')
-    .split(',')
-    .map((r) => r.trim())
-    .filter(Boolean)) {
-    const [role, communityId] = grant.split(':');
-    if (communityId) {
-      // a community that exists only for this grant, far from any test data
-      await db.query({
-        text: `INSERT INTO communities (id, slug, name, boundary, area_m2)
-               VALUES ($1::uuid, 'test-' || $1::text, 'Test community', ST_Multi(ST_MakeEnvelope(170, 80, 170.001, 80.001, 4326)), 1)
-               ON CONFLICT (id) DO NOTHING`,
-        values: [communityId],
+  // one transaction: whoever reads the roles meanwhile (a socket's re-check) sees the old set or
+  // the new one, never none
+  await db.transaction(async (tx) => {
+    await tx.query({ text: 'DELETE FROM user_roles WHERE user_id = $1', values: [userId] });
+    for (const grant of (roles ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean)) {
+      const [role, communityId] = grant.split(':');
+      if (communityId) {
+        // a community that exists only for this grant, far from any test data
+        await tx.query({
+          text: `INSERT INTO communities (id, slug, name, boundary, area_m2)
+                 VALUES ($1::uuid, 'test-' || $1::text, 'Test community', ST_Multi(ST_MakeEnvelope(170, 80, 170.001, 80.001, 4326)), 1)
+                 ON CONFLICT (id) DO NOTHING`,
+          values: [communityId],
+        });
+      }
+      await tx.query({
+        text: 'INSERT INTO user_roles (user_id, role, community_id) VALUES ($1, $2, $3)',
+        values: [userId, role, communityId ?? null],
       });
     }
-    await db.query({
-      text: 'INSERT INTO user_roles (user_id, role, community_id) VALUES ($1, $2, $3)',
-      values: [userId, role, communityId ?? null],
-    });
-  }
+  });
   const { rows } = await db.query<{ token_epoch: number }>({
     text: 'SELECT token_epoch FROM users WHERE id = $1',
     values: [userId],
