@@ -83,6 +83,7 @@ export class Sequencer {
  */
 export class Fanout {
   private lastSeq = 0;
+  private pollWaiting = false;
   private chain: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private unresume: (() => void) | null = null;
@@ -126,9 +127,17 @@ export class Fanout {
     });
   }
 
-  /** Reads whatever was sequenced after the last event handed out. */
+  /**
+   * Reads whatever was sequenced after the last event handed out. At most one poll waits at a
+   * time: on a slow database, polls must not pile up behind each other.
+   */
   poll(): void {
-    this.enqueue(() => this.fill(Number.MAX_SAFE_INTEGER));
+    if (this.pollWaiting) return;
+    this.pollWaiting = true;
+    this.enqueue(async () => {
+      this.pollWaiting = false;
+      await this.fill(Number.MAX_SAFE_INTEGER);
+    });
   }
 
   close(): Promise<void> {

@@ -269,14 +269,20 @@ export function createRealtime(deps: {
     async start() {
       await fanout.start();
       stopCommitListener = db.onCommit('timeline', () => sequencer.kick());
-      const every = (ms: number, fn: () => unknown) =>
+      // a tick is skipped while the previous one still runs: a slow database gets no pile-up
+      const every = (ms: number, fn: () => unknown) => {
+        let running = false;
         timers.push(
           setInterval(() => {
+            if (running) return;
+            running = true;
             Promise.resolve()
               .then(fn)
-              .catch((err: unknown) => log.warn({ err }, 'realtime timer failed'));
+              .catch((err: unknown) => log.warn({ err }, 'realtime timer failed'))
+              .finally(() => (running = false));
           }, ms).unref(),
         );
+      };
       every(options.pollMs, () => fanout.poll());
       every(options.sweepMs, () => sequencer.sweep());
       every(options.userCheckMs, checkUsers);
@@ -287,8 +293,11 @@ export function createRealtime(deps: {
       for (const t of timers) clearInterval(t);
       stopCommitListener?.();
       hub.closeAll(1001, 'server shutting down');
-      await sequencer.close();
-      await fanout.close();
+      // what is in flight may finish, but shutdown does not wait on a stuck database for long
+      await Promise.race([
+        Promise.all([sequencer.close(), fanout.close()]),
+        new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+      ]);
     },
   };
 }

@@ -110,11 +110,18 @@ export class JobRunner {
     this.stopped = false;
     this.schedule(0);
     for (const { name, intervalMs } of this.periodic) {
+      // one run at a time: a slow run (a webhook that takes its full timeout) is not overlapped
+      let running = false;
       const timer = setInterval(() => {
         const definition = this.handlers.get(name);
-        definition?.handle(undefined as never, { db: this.db, attempt: 1 }).catch((err: unknown) => {
-          this.log.warn({ job: name, err: { message: (err as Error)?.message } }, 'periodic job failed');
-        });
+        if (!definition || running) return;
+        running = true;
+        definition
+          .handle(undefined as never, { db: this.db, attempt: 1 })
+          .catch((err: unknown) => {
+            this.log.warn({ job: name, err: { message: (err as Error)?.message } }, 'periodic job failed');
+          })
+          .finally(() => (running = false));
       }, intervalMs);
       timer.unref();
       this.timers.push(timer);
