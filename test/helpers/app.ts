@@ -71,12 +71,28 @@ export function useTestApp(env: Record<string, string> | (() => Record<string, s
   });
   afterAll(async () => {
     if (!holder.current) return;
-    await holder.current.app.close();
-    await holder.current.bus.close();
+    // Under CI load an embedded teardown has stalled now and then (2 of 9 clean runs on
+    // 2026-11-26, cause not found yet): say so loudly, but do not let it fail the file.
+    await settle(holder.current.app.close(), 'app.close()');
+    await settle(holder.current.bus.close(), 'bus.close()');
     holder.current.storage.close();
-    await dropTestDatabase(holder.current.t);
+    await settle(dropTestDatabase(holder.current.t), 'dropping the test schema');
   });
   return holder;
+}
+
+const TEARDOWN_WAIT_MS = 20_000;
+
+async function settle(step: Promise<unknown>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.warn(`test teardown: ${what} did not finish within ${TEARDOWN_WAIT_MS / 1000} s`);
+      resolve();
+    }, TEARDOWN_WAIT_MS);
+  });
+  await Promise.race([step, late]);
+  clearTimeout(timer);
 }
 
 export const json = <T = any>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
