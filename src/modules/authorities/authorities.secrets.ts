@@ -16,19 +16,37 @@ export function webhookSecret(signingKey: Uint8Array, authorityId: string, versi
   return `whsec_${Buffer.from(hkdfSync('sha256', signingKey, authorityId, info, 32)).toString('base64')}`;
 }
 
-/** The secrets that sign and verify right now: the current one, and the previous during the overlap. */
+/**
+ * The secrets that sign and verify right now for a subject (an authority's id, or
+ * `webhook:<id>` for a general webhook): the current one, and the previous during the overlap.
+ */
+export function secretsFor(
+  signingKey: Uint8Array,
+  subject: string,
+  version: number,
+  previousUntil: Date | string | null,
+  now = new Date(),
+): string[] {
+  const secrets = [webhookSecret(signingKey, subject, version)];
+  if (version > 1 && previousUntil && new Date(previousUntil).getTime() > now.getTime()) {
+    secrets.push(webhookSecret(signingKey, subject, version - 1));
+  }
+  return secrets;
+}
+
+/** An authority's live secrets (secretsFor). */
 export function liveSecrets(
   signingKey: Uint8Array,
   authority: Pick<AuthorityRow, 'id' | 'webhook_secret_version' | 'webhook_previous_until'>,
   now = new Date(),
 ): string[] {
-  const version = authority.webhook_secret_version ?? 1;
-  const secrets = [webhookSecret(signingKey, authority.id, version)];
-  const until = authority.webhook_previous_until;
-  if (version > 1 && until && new Date(until).getTime() > now.getTime()) {
-    secrets.push(webhookSecret(signingKey, authority.id, version - 1));
-  }
-  return secrets;
+  return secretsFor(
+    signingKey,
+    authority.id,
+    authority.webhook_secret_version ?? 1,
+    authority.webhook_previous_until,
+    now,
+  );
 }
 
 export async function rotateSecret(

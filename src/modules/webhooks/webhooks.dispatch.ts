@@ -10,7 +10,7 @@ import { signWebhook } from '../../platform/outbound/standard-webhooks.js';
 import { ANONYMOUS } from '../identity/actor.js';
 import { presentIncident, presentTimelineEvent } from '../incidents/incidents.presenter.js';
 import { findIncidentsByIds } from '../incidents/incidents.repository.js';
-import { webhookSecret } from '../authorities/authorities.secrets.js';
+import { secretsFor } from '../authorities/authorities.secrets.js';
 import { eventName } from '../realtime/realtime.protocol.js';
 import type { TimelineEventRow } from '../timeline/timeline.repository.js';
 import * as repo from './webhooks.repository.js';
@@ -93,10 +93,7 @@ async function dispatchOne(
   const incidents = new Map(
     (await findIncidentsByIds(db, [...new Set(events.map((e) => e.incident_id))])).map((i) => [i.id, i]),
   );
-  const secrets = [webhookSecret(options.signingKey, `webhook:${hook.id}`, hook.secret_version)];
-  if (hook.secret_version > 1 && hook.previous_until && hook.previous_until > now) {
-    secrets.push(webhookSecret(options.signingKey, `webhook:${hook.id}`, hook.secret_version - 1));
-  }
+  const secrets = secretsFor(options.signingKey, `webhook:${hook.id}`, hook.secret_version, hook.previous_until, now);
 
   let done = hook.delivered_seq;
   let sent = 0;
