@@ -2,7 +2,7 @@ import { pick, type Lang } from '../../i18n/i18n.js';
 import { canSeeHiddenComments } from '../conversation/conversation.policy.js';
 import type { Actor } from '../identity/actor.js';
 import type { TimelineEventRow } from '../timeline/timeline.repository.js';
-import { canSeeExactLocation, canSeeReporter, canView } from './incidents.policy.js';
+import { canSeeExactLocation, canSeeReporter, canView, type IncidentFacts } from './incidents.policy.js';
 import type { IncidentRow } from './incidents.repository.js';
 import type { Incident, TimelineItem } from './incidents.schemas.js';
 
@@ -13,9 +13,9 @@ import type { Incident, TimelineItem } from './incidents.schemas.js';
 // ~250 m cells: 0.00225° of latitude; longitude cells as wide in degrees, which is ~225 m at 26°S
 export const BLUR_CELL_DEG = 0.00225;
 
-export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): Incident {
-  // one facts object per row: lists present up to 200 rows per request
-  const facts = {
+/** What the policy needs to decide what a viewer may see of an incident row. */
+export function presentationFacts(row: IncidentRow): IncidentFacts & { sensitive: boolean; anonymous: boolean } {
+  return {
     communityId: row.community_id,
     reporterId: row.reporter_id,
     isPublic: row.is_public,
@@ -23,6 +23,11 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     sensitive: row.sensitive,
     anonymous: row.anonymous,
   };
+}
+
+export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): Incident {
+  // one facts object per row: lists present up to 200 rows per request
+  const facts = presentationFacts(row);
   const exact = canSeeExactLocation(viewer, facts);
   const showReporter = canSeeReporter(viewer, facts);
   const incident: Incident = {

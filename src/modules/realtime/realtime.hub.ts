@@ -1,12 +1,12 @@
 import type { Lang } from '../../i18n/i18n.js';
 import { ANONYMOUS, type Actor } from '../identity/actor.js';
+import { canSeeExactLocation, canSeeInternalNotes, canView } from '../incidents/incidents.policy.js';
 import {
-  canSeeExactLocation,
-  canSeeInternalNotes,
-  canView,
-  type IncidentFacts,
-} from '../incidents/incidents.policy.js';
-import { blurredPoint, presentIncident, presentTimelineEvent } from '../incidents/incidents.presenter.js';
+  blurredPoint,
+  presentationFacts,
+  presentIncident,
+  presentTimelineEvent,
+} from '../incidents/incidents.presenter.js';
 import type { IncidentRow } from '../incidents/incidents.repository.js';
 import { eventName, type Box, type Channel } from './realtime.protocol.js';
 import type { WireEvent } from './realtime.repository.js';
@@ -194,25 +194,14 @@ export class Hub {
 
 /** What this user may see of this event right now: the same rules as GET over HTTP. */
 export function mayReceive(actor: Actor, wire: WireEvent): boolean {
-  const facts = factsOf(wire.incident);
+  const facts = presentationFacts(wire.incident);
   if (!canView(actor, facts)) return false;
   return !wire.event.internal || canSeeInternalNotes(actor, facts);
 }
 
-function factsOf(row: IncidentRow): IncidentFacts & { sensitive: boolean; anonymous: boolean } {
-  return {
-    communityId: row.community_id,
-    reporterId: row.reporter_id,
-    isPublic: row.is_public,
-    hidden: row.hidden,
-    sensitive: row.sensitive,
-    anonymous: row.anonymous,
-  };
-}
-
 /** The point a viewer may know: a sensitive incident's blurred one, so a tiny box reveals nothing. */
 function pointFor(actor: Actor, row: IncidentRow): [number, number] {
-  return canSeeExactLocation(actor, factsOf(row)) ? [row.lon, row.lat] : blurredPoint(row.lon, row.lat);
+  return canSeeExactLocation(actor, presentationFacts(row)) ? [row.lon, row.lat] : blurredPoint(row.lon, row.lat);
 }
 
 function inBox([lon, lat]: [number, number], [minLon, minLat, maxLon, maxLat]: Box): boolean {
