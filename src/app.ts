@@ -54,6 +54,8 @@ export interface AppDeps {
   /** tests shorten the realtime timers */
   realtimeOptions?: Partial<RealtimeOptions>;
   isDraining?: () => boolean;
+  /** where the request logs go (stdout when absent); the privacy canary test reads them */
+  logStream?: NodeJS.WritableStream;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -65,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: {
       level: config.log.level,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     // a request id from nginx is kept, anything else is replaced
     genReqId: (req) => {

@@ -56,7 +56,10 @@ export function testStorage(config: Config): BlobStorage {
  * The real app on this file's test database; drive it with app.inject. `env` may be a function
  * when it depends on something started in an earlier beforeAll (an S3 server's port).
  */
-export function useTestApp(env: Record<string, string> | (() => Record<string, string>) = {}): { current: TestApp } {
+export function useTestApp(
+  env: Record<string, string> | (() => Record<string, string>) = {},
+  options: { logStream?: NodeJS.WritableStream } = {},
+): { current: TestApp } {
   const holder = {} as { current: TestApp };
   beforeAll(async () => {
     const t = await createTestDatabase();
@@ -64,7 +67,14 @@ export function useTestApp(env: Record<string, string> | (() => Record<string, s
     const storage = testStorage(config);
     const busPrefix = `test:${randomBytes(6).toString('hex')}:`;
     const bus = testBus(config, busPrefix);
-    const app = await buildApp({ config, db: t.db, storage, bus, realtimeOptions: FAST_REALTIME });
+    const app = await buildApp({
+      config,
+      db: t.db,
+      storage,
+      bus,
+      realtimeOptions: FAST_REALTIME,
+      ...(options.logStream ? { logStream: options.logStream } : {}),
+    });
     await app.ready();
     holder.current = { app, t, config, storage, bus, busPrefix };
     current = holder.current;
