@@ -1,0 +1,405 @@
+import type { Queryable } from '../../platform/db/database.js';
+import type { Lang } from '../../i18n/i18n.js';
+import { recipientMayViewSql } from './notifications.policy.js';
+import type { NotificationKind, RecipientRule } from './notifications.rules.js';
+
+// ---------------------------------------------------------------------------------------------
+// Following the event log
+
+/** The notifier's place, locked for this transaction; null while another worker holds it. */
+export async function lockCursor(tx: Queryable): Promise<number | null> {
+  const { rows } = await tx.query<{ seq: string }>({
+    text: 'SELECT delivered_seq AS seq FROM notification_cursor FOR UPDATE SKIP LOCKED',
+  });
+  return rows[0] ? Number(rows[0].seq) : null;
+}
+
+export async function setCursor(tx: Queryable, seq: number): Promise<void> {
+  await tx.query({ text: 'UPDATE notification_cursor SET delivered_seq = $1', values: [seq] });
+}
+
+export interface StreamEvent {
+  id: number;
+  seq: number;
+  type: string;
+  internal: boolean;
+  hidden_at: Date | null;
+  data: Record<string, unknown>;
+  reference: string;
+  title: string;
+}
+
+export async function eventsAfter(db: Queryable, after: number, limit: number): Promise<StreamEvent[]> {
+  const { rows } = await db.query<StreamEvent & { id: string; seq: string }>({
+    text: `SELECT e.id, e.seq, e.type, e.internal, e.hidden_at, e.data, i.reference, i.title
+           FROM incident_events e JOIN incidents i ON i.id = e.incident_id
+           WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`,
+    values: [after, limit],
+  });
+  return rows.map((r) => ({ ...r, id: Number(r.id), seq: Number(r.seq) }));
+}
+
+/** A preference switch in SQL: the channel's and the kind's, both on unless switched off. */
+const enabled = (settings: string, channel: string, kind: string) =>
+  `(coalesce((${settings}->'channels'->>${channel})::boolean, true)
+    AND coalesce((${settings}->'kinds'->${kind}->>${channel})::boolean, true))`;
+
+/**
+ * One event to everyone the rules name, in one statement: the recipients are never loaded into
+ * this process (10,000 followers are 10,000 rows inside the database, not in memory here). Makes
+ * the in-app notifications, the outbound deliveries (unique per event, person and channel: a
+ * second run inserts nothing) and the send jobs, `batch` deliveries per job.
+ */
+export async function fanOutEvent(
+  tx: Queryable,
+  input: {
+    eventId: number;
+    kind: NotificationKind;
+    data: object;
+    rules: readonly RecipientRule[];
+    now: Date;
+    batch: number;
+    sendJob: string;
+    maxAttempts: number;
+  },
+): Promise<{ inApp: number; outbound: number; jobs: number }> {
+  const candidates = input.rules.map((r) => `(${r.recipients})`).join(' UNION ');
+  const { rows } = await tx.query<{ in_app: number; outbound: number; jobs: number }>({
+    text: `WITH ev AS (SELECT * FROM incident_events WHERE id = $1),
+           recipients AS (
+             SELECT c.user_id, coalesce(p.settings, '{}'::jsonb) AS s, u.email
+             FROM ev e JOIN incidents i ON i.id = e.incident_id
+             CROSS JOIN LATERAL (${candidates}) c
+             JOIN users u ON u.id = c.user_id
+             LEFT JOIN notification_preferences p ON p.user_id = c.user_id
+             WHERE c.user_id IS DISTINCT FROM e.actor_id AND ${recipientMayViewSql('c.user_id')}
+           ),
+           in_app AS (
+             INSERT INTO notifications (user_id, event_id, incident_id, kind, data, created_at)
+             SELECT r.user_id, e.id, e.incident_id, $2::text, $3::jsonb, $4::timestamptz FROM recipients r CROSS JOIN ev e
+             WHERE ${enabled('r.s', "'inApp'", '$2::text')}
+             ON CONFLICT (event_id, user_id) DO NOTHING
+             RETURNING 1
+           ),
+           outbound AS (
+             INSERT INTO notification_deliveries (event_id, user_id, channel, kind, created_at)
+             SELECT $1::bigint, r.user_id, ch.channel, $2::text, $4::timestamptz
+             FROM recipients r CROSS JOIN (VALUES ('email'), ('push')) AS ch (channel)
+             WHERE ${enabled('r.s', 'ch.channel', '$2::text')}
+               AND CASE ch.channel WHEN 'email' THEN r.email IS NOT NULL
+                   ELSE EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = r.user_id) END
+             ON CONFLICT (event_id, user_id, channel) DO NOTHING
+             RETURNING id
+           ),
+           queued AS (
+             INSERT INTO jobs (name, payload, max_attempts)
+             SELECT $5::text, jsonb_build_object('ids', jsonb_agg(id ORDER BY id)), $7::int
+             FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $6::int AS part FROM outbound) parts
+             GROUP BY part
+             RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM in_app)::int AS in_app, (SELECT count(*) FROM outbound)::int AS outbound,
+                  (SELECT count(*) FROM queued)::int AS jobs`,
+    values: [
+      input.eventId,
+      input.kind,
+      JSON.stringify(input.data),
+      input.now,
+      input.sendJob,
+      input.batch,
+      input.maxAttempts,
+    ],
+  });
+  const row = rows[0]!;
+  return { inApp: row.in_app, outbound: row.outbound, jobs: row.jobs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-app
+
+export interface NotificationRow {
+  id: string;
+  event_id: string;
+  incident_id: string;
+  kind: NotificationKind;
+  data: Record<string, unknown>;
+  created_at: Date;
+  read_at: Date | null;
+  user_id: string;
+}
+
+export async function listNotifications(
+  db: Queryable,
+  userId: string,
+  options: { limit: number; beforeId: string | null; unreadOnly: boolean },
+): Promise<NotificationRow[]> {
+  const { rows } = await db.query<NotificationRow>({
+    text: `SELECT id::text, event_id::text, incident_id, kind, data, created_at, read_at, user_id
+           FROM notifications
+           WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) AND (NOT $3 OR read_at IS NULL)
+           ORDER BY notifications.id DESC LIMIT $4`,
+    values: [userId, options.beforeId, options.unreadOnly, options.limit],
+  });
+  return rows;
+}
+
+export async function unreadCount(db: Queryable, userId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>({
+    text: 'SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL',
+    values: [userId],
+  });
+  return rows[0]?.n ?? 0;
+}
+
+export async function markRead(db: Queryable, userId: string, ids: string[] | 'all', now: Date): Promise<number> {
+  const { rows } = await db.query<{ n: number }>({
+    text: `WITH done AS (UPDATE notifications SET read_at = $3
+                         WHERE user_id = $1 AND read_at IS NULL AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+                         RETURNING 1)
+           SELECT count(*)::int AS n FROM done`,
+    values: [userId, ids === 'all' ? null : ids, now],
+  });
+  return rows[0]?.n ?? 0;
+}
+
+/** The notifications of these events for these people (the live push to open sockets). */
+export async function notificationsFor(
+  db: Queryable,
+  eventIds: readonly number[],
+  userIds: readonly string[],
+): Promise<NotificationRow[]> {
+  const { rows } = await db.query<NotificationRow>({
+    text: `SELECT id::text, event_id::text, incident_id, kind, data, created_at, read_at, user_id
+           FROM notifications WHERE event_id = ANY($1::bigint[]) AND user_id = ANY($2::uuid[]) ORDER BY notifications.id`,
+    values: [eventIds, userIds],
+  });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preferences and push subscriptions
+
+export async function getSettings(db: Queryable, userId: string): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<{ settings: Record<string, unknown> }>({
+    text: 'SELECT settings FROM notification_preferences WHERE user_id = $1',
+    values: [userId],
+  });
+  return rows[0]?.settings ?? {};
+}
+
+export async function putSettings(db: Queryable, userId: string, settings: object): Promise<void> {
+  await db.query({
+    text: `INSERT INTO notification_preferences (user_id, settings) VALUES ($1, $2::jsonb)
+           ON CONFLICT (user_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+    values: [userId, JSON.stringify(settings)],
+  });
+}
+
+export async function addPushSubscription(
+  db: Queryable,
+  userId: string,
+  sub: { endpoint: string; p256dh: string; auth: string },
+): Promise<string> {
+  // an endpoint belongs to one browser: whoever subscribes it last owns it
+  const { rows } = await db.query<{ id: string }>({
+    text: `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh,
+                                                auth = EXCLUDED.auth
+           RETURNING id`,
+    values: [userId, sub.endpoint, sub.p256dh, sub.auth],
+  });
+  return rows[0]!.id;
+}
+
+export async function removePushSubscription(db: Queryable, userId: string | null, endpoint: string): Promise<boolean> {
+  const { rows } = await db.query({
+    text: 'DELETE FROM push_subscriptions WHERE endpoint = $1 AND ($2::uuid IS NULL OR user_id = $2) RETURNING 1',
+    values: [endpoint, userId],
+  });
+  return rows.length > 0;
+}
+
+export interface PushTargetRow {
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+}
+
+export async function pushTargets(db: Queryable, userIds: readonly string[]): Promise<PushTargetRow[]> {
+  const { rows } = await db.query<PushTargetRow>({
+    text: 'SELECT user_id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ANY($1::uuid[])',
+    values: [userIds],
+  });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound deliveries
+
+/**
+ * Email deliveries among `ids` that come after more than `threshold` mails to the same person
+ * within the window wait for that person's digest instead (one open digest per person, made
+ * here). Decided by the deliveries' own times, so a retry decides the same.
+ */
+export async function divertToDigests(
+  tx: Queryable,
+  ids: readonly number[],
+  options: { threshold: number; windowSeconds: number; now: Date },
+): Promise<number> {
+  const { rows: over } = await tx.query<{ id: string; user_id: string }>({
+    text: `SELECT d.id, d.user_id FROM notification_deliveries d
+           WHERE d.id = ANY($1::bigint[]) AND d.state = 'pending' AND d.channel = 'email'
+             AND (SELECT count(*) FROM notification_deliveries o
+                  WHERE o.user_id = d.user_id AND o.channel = 'email'
+                    AND o.created_at > d.created_at - make_interval(secs => $3)
+                    AND (o.created_at, o.id) <= (d.created_at, d.id)) > $2`,
+    values: [ids, options.threshold, options.windowSeconds],
+  });
+  if (over.length === 0) return 0;
+  const users = [...new Set(over.map((r) => r.user_id))];
+  await tx.query({
+    text: `INSERT INTO notification_digests (user_id, flush_at)
+           SELECT u, $2::timestamptz + make_interval(secs => $3) FROM unnest($1::uuid[]) AS u
+           ON CONFLICT (user_id) WHERE state = 'open' DO NOTHING`,
+    values: [users, options.now, options.windowSeconds],
+  });
+  // the open digests, locked: a flush that starts now waits until these rows are in
+  await tx.query({
+    text: `SELECT id FROM notification_digests WHERE user_id = ANY($1::uuid[]) AND state = 'open' FOR UPDATE`,
+    values: [users],
+  });
+  await tx.query({
+    text: `UPDATE notification_deliveries d SET state = 'digest',
+                  digest_id = (SELECT g.id FROM notification_digests g WHERE g.user_id = d.user_id AND g.state = 'open')
+           WHERE d.id = ANY($1::bigint[])`,
+    values: [over.map((r) => r.id)],
+  });
+  return over.length;
+}
+
+/** pending → sending: only rows still pending are taken, so a second runner takes nothing. */
+export async function claimDeliveries(db: Queryable, ids: readonly number[], now: Date): Promise<number[]> {
+  const { rows } = await db.query<{ id: string }>({
+    text: `UPDATE notification_deliveries SET state = 'sending', claimed_at = $2, attempts = attempts + 1
+           WHERE id = ANY($1::bigint[]) AND state = 'pending' RETURNING id`,
+    values: [ids, now],
+  });
+  return rows.map((r) => Number(r.id));
+}
+
+export interface DeliveryRow {
+  id: string;
+  channel: 'email' | 'push';
+  kind: NotificationKind;
+  user_id: string;
+  email: string | null;
+  display_name: string;
+  locale: Lang;
+  incident_id: string;
+  event_type: string;
+  event_data: Record<string, unknown>;
+  reference: string;
+  title: string;
+  created_at: Date;
+}
+
+const DELIVERY_COLUMNS = `d.id::text, d.channel, d.kind, d.user_id, u.email, u.display_name, u.locale,
+  e.incident_id, e.type AS event_type, e.data AS event_data, i.reference, i.title, d.created_at`;
+
+export async function loadDeliveries(db: Queryable, ids: readonly number[]): Promise<DeliveryRow[]> {
+  const { rows } = await db.query<DeliveryRow>({
+    text: `SELECT ${DELIVERY_COLUMNS}
+           FROM notification_deliveries d JOIN users u ON u.id = d.user_id
+           JOIN incident_events e ON e.id = d.event_id JOIN incidents i ON i.id = e.incident_id
+           WHERE d.id = ANY($1::bigint[]) ORDER BY d.id`,
+    values: [ids],
+  });
+  return rows;
+}
+
+export async function finishDeliveries(
+  db: Queryable,
+  ids: readonly (number | string)[],
+  outcome: { state: 'sent'; now: Date } | { state: 'pending' | 'unknown' | 'failed'; error: string },
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query({
+    text: `UPDATE notification_deliveries
+           SET state = $2, sent_at = CASE WHEN $2 = 'sent' THEN $3::timestamptz END, last_error = $4
+           WHERE id = ANY($1::bigint[]) AND state = 'sending'`,
+    values: [
+      ids,
+      outcome.state,
+      outcome.state === 'sent' ? outcome.now : null,
+      outcome.state === 'sent' ? null : outcome.error.slice(0, 1000),
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digests
+
+export async function claimDueDigests(
+  db: Queryable,
+  now: Date,
+  limit: number,
+): Promise<Array<{ id: number; user_id: string }>> {
+  const { rows } = await db.query<{ id: string; user_id: string }>({
+    text: `UPDATE notification_digests SET state = 'sending', claimed_at = $1
+           WHERE id IN (SELECT id FROM notification_digests WHERE state = 'open' AND flush_at <= $1
+                        ORDER BY flush_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING id, user_id`,
+    values: [now, limit],
+  });
+  return rows.map((r) => ({ id: Number(r.id), user_id: r.user_id }));
+}
+
+export async function digestItems(db: Queryable, digestId: number): Promise<DeliveryRow[]> {
+  const { rows } = await db.query<DeliveryRow>({
+    text: `SELECT ${DELIVERY_COLUMNS}
+           FROM notification_deliveries d JOIN users u ON u.id = d.user_id
+           JOIN incident_events e ON e.id = d.event_id JOIN incidents i ON i.id = e.incident_id
+           WHERE d.digest_id = $1 AND d.state = 'digest' ORDER BY d.id`,
+    values: [digestId],
+  });
+  return rows;
+}
+
+export async function finishDigest(
+  db: Queryable,
+  digestId: number,
+  outcome: { state: 'sent' | 'unknown'; now: Date } | { state: 'open'; flushAt: Date },
+): Promise<void> {
+  if (outcome.state === 'open') {
+    await db.query({
+      text: `UPDATE notification_digests SET state = 'open', flush_at = $2 WHERE id = $1 AND state = 'sending'`,
+      values: [digestId, outcome.flushAt],
+    });
+    return;
+  }
+  await db.query({
+    text: `WITH g AS (UPDATE notification_digests SET state = $2, sent_at = $3 WHERE id = $1 AND state = 'sending' RETURNING id)
+           UPDATE notification_deliveries SET state = $2, sent_at = $3
+           WHERE digest_id IN (SELECT id FROM g) AND state = 'digest'`,
+    values: [digestId, outcome.state, outcome.now],
+  });
+}
+
+/**
+ * Sends whose worker never came back (its lease ran out long ago): nobody knows whether the
+ * message left, so they end as `unknown` and are never sent again (see notifications.jobs.ts).
+ */
+export async function expireStaleSends(db: Queryable, olderThan: Date): Promise<number> {
+  const { rows } = await db.query<{ n: number }>({
+    text: `WITH d AS (UPDATE notification_deliveries SET state = 'unknown', last_error = 'the sender stopped mid-send'
+                      WHERE state = 'sending' AND claimed_at < $1 RETURNING 1),
+                g AS (UPDATE notification_digests SET state = 'unknown'
+                      WHERE state = 'sending' AND claimed_at < $1 RETURNING id),
+                gd AS (UPDATE notification_deliveries SET state = 'unknown', last_error = 'the sender stopped mid-send'
+                       WHERE digest_id IN (SELECT id FROM g) AND state = 'digest' RETURNING 1)
+           SELECT ((SELECT count(*) FROM d) + (SELECT count(*) FROM gd))::int AS n`,
+    values: [olderThan],
+  });
+  return rows[0]?.n ?? 0;
+}
