@@ -30,7 +30,15 @@ const webBoundaries = Array.from({ length: WEB_MAX_DEPTH + 1 }, (_, depth) => ({
 }));
 
 export default defineConfig(
-  globalIgnores(['**/node_modules/', 'dist/', 'scratch/', 'data/', 'coverage/']),
+  globalIgnores([
+    '**/node_modules/',
+    'dist/',
+    'scratch/',
+    'data/',
+    'coverage/',
+    'web/dist/',
+    'web/src/api/schema.d.ts',
+  ]),
 
   tseslint.configs.recommended,
 

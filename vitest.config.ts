@@ -1,7 +1,8 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects:
+ * Projects (web: the web app's unit tests in jsdom; e2e: the built app in Chromium, test/e2e/):
  *  - unit:      pure code, run once                         (*.test.ts without .db.)
  *  - embedded:  every database test on PGlite + PostGIS      (*.db.test.ts)
  *  - postgres:  the same database tests on server PostgreSQL (*.db.test.ts)
@@ -24,7 +25,28 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
-          exclude: ['**/*.db.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.db.test.ts', '**/node_modules/**', 'test/e2e/**'],
+        },
+      },
+      {
+        // the web app's own code, in a browser-like DOM
+        extends: true,
+        plugins: [react()],
+        test: {
+          name: 'web',
+          include: ['web/src/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
+          isolate: true,
+        },
+      },
+      {
+        // the built web app in Chromium against a real server (on the postgres backend)
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          env: { TEST_DB: 'postgres' },
+          globalSetup: ['./test/setup/postgres-database.ts', './test/setup/web-build.ts'],
         },
       },
       {

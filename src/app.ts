@@ -21,12 +21,22 @@ import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
 import { bulkRoutes } from './modules/incidents/incidents.bulk.routes.js';
 import { duplicateRoutes } from './modules/duplicates/duplicates.routes.js';
+import { statsRoutes } from './modules/stats/stats.routes.js';
+import { exportRoutes } from './modules/exports/exports.routes.js';
+import { templateRoutes } from './modules/templates/templates.routes.js';
+import { slaRoutes } from './modules/sla/sla.routes.js';
 import { mediaRoutes } from './modules/media/media.routes.js';
 import { conversationRoutes } from './modules/conversation/conversation.routes.js';
+import { moderationRoutes } from './modules/moderation/moderation.routes.js';
 import { open311Routes } from './modules/open311/open311.routes.js';
 import { authorityRoutes } from './modules/authorities/authorities.routes.js';
 import { authorityHookRoutes } from './modules/authorities/authorities.hooks.routes.js';
 import { webhookRoutes } from './modules/webhooks/webhooks.routes.js';
+import { notificationRoutes } from './modules/notifications/notifications.routes.js';
+import { attachLiveNotifications } from './modules/notifications/notifications.live.js';
+import { deriveUnsubscribeKey } from './modules/notifications/notifications.unsubscribe.js';
+import { loadVapidKeys } from './modules/notifications/notifications.webpush.js';
+import { privacyRoutes } from './modules/privacy/privacy.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
@@ -34,6 +44,9 @@ import type { Bus } from './platform/bus/bus.js';
 import { FileSystemStorage } from './platform/storage/filesystem.js';
 import { fileRoutes } from './platform/storage/files.routes.js';
 import type { BlobStorage } from './platform/storage/storage.js';
+import { serializeError, serializeRequest } from './platform/http/log-serializers.js';
+import { createMetrics, metricsAccess, registerMetrics } from './platform/metrics/metrics.js';
+import { mediaOrigin, WEB_DIST, webAppRoutes } from './platform/http/web-app.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -67,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: {
       level: config.log.level,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      // no client address, no query string, no driver error details (they repeat row values)
+      serializers: { req: serializeRequest, err: serializeError },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     // a request id from nginx is kept, anything else is replaced
@@ -111,12 +126,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'incidents', description: 'Reports on the map' },
         { name: 'media', description: 'Photos, video and documents on incidents' },
         { name: 'conversation', description: 'Comments, moderation, "me too" and following' },
+        { name: 'moderation', description: 'Hiding, redaction, pre-moderation, bans and the moderation history' },
         { name: 'realtime', description: 'Live updates over WebSocket' },
+        { name: 'notifications', description: 'In-app notifications, email and Web Push preferences, unsubscribe' },
         { name: 'authorities', description: 'Councils and utilities that reports are forwarded to' },
         { name: 'open311', description: 'Open311 GeoReport v2 (XML and JSON), for councils and their systems' },
         { name: 'admin', description: 'Administration: the audit trail' },
+        { name: 'privacy', description: 'Your data: export, erasure, consents' },
         { name: 'categories', description: 'What can be reported' },
         { name: 'communities', description: 'Areas with their own staff' },
+        { name: 'stats', description: 'Statistics, the heat map and public transparency summaries' },
         { name: 'operations', description: 'Health and readiness' },
       ],
     },
@@ -144,24 +163,50 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await realtime.start();
   app.decorate('realtime', realtime);
+  // before the routes: its onResponse hook times every one of them
+  const metrics = createMetrics({ db, sockets: realtime.hub });
+  app.decorate('metrics', metrics);
+  registerMetrics(app, metrics, metricsAccess(config.metrics, config.env === 'production'));
+  // new in-app notifications reach this node's `me` sockets (the notifier may run in a worker)
+  const stopLiveNotifications = attachLiveNotifications({ hub: realtime.hub, bus, db, log: app.log });
+  app.addHook('onClose', async () => stopLiveNotifications());
 
   await app.register(healthRoutes, { db, storage, bus, isDraining: deps.isDraining ?? (() => false) });
   // embedded mode serves media files itself, through signed URLs (S3 serves its own)
   if (storage instanceof FileSystemStorage) await app.register(fileRoutes, { storage });
   await app.register(
     async (api) => {
-      await api.register(accountRoutes, { db, ...identity });
+      await api.register(accountRoutes, { db, ...identity, termsVersion: config.privacy.termsVersion });
       await api.register(auditRoutes, { db });
       await api.register(categoryRoutes, { db });
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });
       await api.register(bulkRoutes, { db });
       await api.register(duplicateRoutes, { db });
+      await api.register(statsRoutes, { db });
+      await api.register(exportRoutes, { db });
+      await api.register(templateRoutes, { db });
+      await api.register(slaRoutes, { db });
       await api.register(mediaRoutes, { db, storage, config: config.media });
       await api.register(conversationRoutes, { db });
+      await api.register(moderationRoutes, { db, storage, config: config.media, userState: identity.userState });
       await api.register(authorityRoutes, { db });
       await api.register(authorityHookRoutes, { db, signingKey: serverSecret });
       await api.register(webhookRoutes, { db, signingKey: serverSecret });
+      await api.register(notificationRoutes, {
+        db,
+        unsubscribeKey: deriveUnsubscribeKey(serverSecret),
+        vapidPublicKey: loadVapidKeys(config).publicKey,
+        allowHttpPush: config.env !== 'production',
+      });
+      await api.register(privacyRoutes, {
+        db,
+        storage,
+        bus,
+        userState: identity.userState,
+        publicUrl: config.http.publicUrl,
+        termsVersion: config.privacy.termsVersion,
+      });
       await api.register(realtimeRoutes, {
         realtime,
         allowedOrigins: [new URL(config.http.publicUrl).origin, ...config.http.corsOrigins],
@@ -170,6 +215,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1' },
   );
+  // the web app at / (every path that no module claims is one of its pages)
+  await app.register(webAppRoutes, { distDir: WEB_DIST, web: config.web, mediaOrigin: mediaOrigin(config) });
   await app.register(open311Routes, {
     prefix: '/open311/v2',
     db,

@@ -55,10 +55,50 @@ export interface Config {
     readonly allowAddresses: readonly string[];
   };
   readonly smtpUrl: string | null;
+  /** what the web app is told at load (the page's map tiles and address search) */
+  readonly web: {
+    /** a Leaflet tile URL template ({z}/{x}/{y}); the map keeps a plain background when tiles fail */
+    readonly tileUrl: string;
+    readonly tileAttribution: string;
+    /** address search: a Nominatim-compatible server, or none (GPS and pin only) */
+    readonly geocoder: { readonly kind: 'nominatim'; readonly url: string } | { readonly kind: 'off' };
+  };
+  readonly notifications: {
+    /** the From of every mail: MAIL_FROM, default "Buurtwag <no-reply@PUBLIC_URL's host>" */
+    readonly mailFrom: string;
+    /**
+     * VAPID keys for Web Push (base64url: the raw P-256 public point, the private scalar) and the
+     * contact they name; null: made once and kept in DATA_DIR/vapid.json. Several nodes must share
+     * them (a browser's subscription is bound to the public key), so set them in production.
+     */
+    readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string } | null;
+    /** more mails than this to one person within the window and the rest wait for one digest */
+    readonly digestThreshold: number;
+    readonly digestWindowSeconds: number;
+  };
   readonly jwtSecret: string | null;
   readonly rateLimits: boolean;
   /** run the job runner inside `serve` (always in embedded mode) */
   readonly jobsInProcess: boolean;
+  readonly metrics: {
+    /** /metrics wants `Authorization: Bearer <token>` (METRICS_TOKEN) */
+    readonly token: string | null;
+    /** /metrics is also served, unprotected, on this port only (METRICS_PORT): keep it off the internet */
+    readonly port: number | null;
+  };
+  /**
+   * Start although server Postgres has fsync, synchronous_commit or full_page_writes off
+   * (ALLOW_UNSAFE_DURABILITY): acknowledged writes could then be lost in a crash.
+   */
+  readonly allowUnsafeDurability: boolean;
+  readonly privacy: {
+    /** the terms and privacy notice in force; registration records its acceptance */
+    readonly termsVersion: string;
+    /** accounts unused this long are anonymized by the retention job */
+    readonly inactiveAccountYears: number;
+    /** hidden reports of banned or ban-listed accounts are purged after this many days */
+    readonly hiddenSpamDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -190,9 +230,62 @@ export function loadConfig(env: Env = process.env): Config {
     dailyQuotaBytes: int('MEDIA_DAILY_QUOTA_MB', 500, 1, 1_000_000) * 1024 * 1024,
   };
 
+  const termsVersion = str('TERMS_VERSION') ?? '2026-11';
+  if (!/^[A-Za-z0-9._-]{1,50}$/.test(termsVersion)) {
+    problems.push('TERMS_VERSION must be 1 to 50 letters, digits, dots, dashes or underscores');
+  }
+  const privacy: Config['privacy'] = {
+    termsVersion,
+    inactiveAccountYears: int('RETENTION_INACTIVE_ACCOUNT_YEARS', 3, 1, 100),
+    hiddenSpamDays: int('RETENTION_HIDDEN_SPAM_DAYS', 90, 1, 36_500),
+  };
+
+  const vapidPublic = str('VAPID_PUBLIC_KEY');
+  const vapidPrivate = str('VAPID_PRIVATE_KEY');
+  const base64url = /^[A-Za-z0-9_-]+$/;
+  if ((vapidPublic === undefined) !== (vapidPrivate === undefined)) {
+    problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together');
+  } else if (vapidPublic !== undefined && (!base64url.test(vapidPublic) || !base64url.test(vapidPrivate ?? ''))) {
+    problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be base64url');
+  }
+  const mailFrom = str('MAIL_FROM') ?? `Buurtwag <no-reply@${new URL(publicUrl).hostname}>`;
+  if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) problems.push('MAIL_FROM must be one address');
+  const notifications: Config['notifications'] = {
+    mailFrom,
+    vapid:
+      vapidPublic && vapidPrivate
+        ? {
+            publicKey: vapidPublic,
+            privateKey: vapidPrivate,
+            subject: str('VAPID_SUBJECT') ?? `mailto:${mailFrom.replace(/^.*<|>.*$/g, '')}`,
+          }
+        : null,
+    digestThreshold: int('NOTIFY_DIGEST_THRESHOLD', 5, 1, 1000),
+    digestWindowSeconds: int('NOTIFY_DIGEST_WINDOW_SECONDS', 900, 10, 86_400),
+  };
+
+  const geocoderKind = str('GEOCODER') ?? 'nominatim';
+  if (geocoderKind !== 'nominatim' && geocoderKind !== 'off') problems.push('GEOCODER must be nominatim or off');
+  const web: Config['web'] = {
+    tileUrl: str('MAP_TILE_URL') ?? 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    tileAttribution: str('MAP_TILE_ATTRIBUTION') ?? '© OpenStreetMap contributors',
+    geocoder:
+      geocoderKind === 'off'
+        ? { kind: 'off' }
+        : { kind: 'nominatim', url: url('GEOCODER_URL', ['http:', 'https:']) ?? 'https://nominatim.openstreetmap.org' },
+  };
+  if (!/^https?:\/\/[^\s"]+$/.test(web.tileUrl)) problems.push('MAP_TILE_URL must be an http(s) URL template');
+
   const jwtSecret = str('JWT_SECRET') ?? null;
   if (production && jwtSecret === null) problems.push('JWT_SECRET is required when NODE_ENV=production');
   if (jwtSecret !== null && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+
+  const metricsToken = str('METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    problems.push('METRICS_TOKEN must be at least 16 characters without spaces');
+  }
+  const metricsPort = str('METRICS_PORT') === undefined ? null : int('METRICS_PORT', 0, 1, 65535);
+  if (metricsPort !== null && metricsPort === port) problems.push('METRICS_PORT must differ from PORT');
 
   const config: Config = {
     env: appEnv,
@@ -205,9 +298,14 @@ export function loadConfig(env: Env = process.env): Config {
     media,
     outbound: { allowAddresses: outboundAllow },
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']) ?? null,
+    web,
+    notifications,
     jwtSecret,
     rateLimits: bool('RATE_LIMITS', true),
     jobsInProcess: databaseUrl ? bool('JOBS_IN_PROCESS', false) : true,
+    metrics: { token: metricsToken, port: metricsPort },
+    allowUnsafeDurability: bool('ALLOW_UNSAFE_DURABILITY', false),
+    privacy,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

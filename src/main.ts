@@ -25,6 +25,13 @@ Commands:
                                       create an account; prints its id as JSON
   audit verify                        check the audit trail's hash chain (exit 1 on any break)
   media gc [--grace-minutes N]        remove stored files that no database row points at
+  export --format csv|geojson [--community ID] [--status S,…] [--category SLUG,…] [--out FILE]
+                                      incidents as CSV or GeoJSON (progress on stderr)
+  import --file F [--format csv|geojson] [--dry-run]
+                                      historical incidents; prints a per-row error report as JSON,
+                                      exit 1 if any row failed
+  privacy retention [--dry-run]       anonymize long-inactive accounts, purge old hidden spam
+                                      (RETENTION_INACTIVE_ACCOUNT_YEARS, RETENTION_HIDDEN_SPAM_DAYS)
   open311 keys create --name N | list | revoke --id ID
                                       Open311 API keys (a new key is printed once)
   users grant|revoke --email E --role R [--community ID]
@@ -101,6 +108,31 @@ async function main(argv: string[]): Promise<number> {
           stdout: (s) => process.stdout.write(s),
           stderr: (s) => process.stderr.write(s),
         });
+      } finally {
+        await db.close();
+      }
+    }
+    case 'privacy': {
+      const { privacyCommand } = await import('./cli/privacy.js');
+      const db = await openDatabase(config, log, { applicationName: 'buurtwag-privacy' });
+      try {
+        await migrate(db);
+        return await privacyCommand(db, config.privacy, rest, {
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+        });
+      } finally {
+        await db.close();
+      }
+    }
+    case 'export':
+    case 'import': {
+      const { exportCommand, importCommand } = await import('./cli/transfer.js');
+      const db = await openDatabase(config, log, { applicationName: `buurtwag-${command}` });
+      try {
+        await migrate(db);
+        const io = { stdout: process.stdout, stderr: process.stderr };
+        return command === 'export' ? await exportCommand(db, rest, io) : await importCommand(db, rest, io);
       } finally {
         await db.close();
       }

@@ -6,14 +6,24 @@ import { migrate } from './platform/db/migrate.js';
 import { openDatabase } from './platform/db/open.js';
 import { JobRunner } from './platform/jobs/jobs.js';
 import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
+import { registerSlaJobs } from './modules/sla/sla.jobs.js';
 import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
+import { registerStatsJobs } from './modules/stats/stats.jobs.js';
 import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 import { registerMediaJobs } from './modules/media/media.jobs.js';
 import { createHttpDelivery } from './modules/authorities/authorities.delivery.js';
 import { registerAuthorityJobs } from './modules/authorities/authorities.jobs.js';
 import { registerUpdatePolling } from './modules/authorities/authorities.polling.js';
 import { registerWebhookDispatch } from './modules/webhooks/webhooks.dispatch.js';
+import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
+import { openMailChannel } from './modules/notifications/notifications.email.js';
+import { deriveUnsubscribeKey } from './modules/notifications/notifications.unsubscribe.js';
+import { loadVapidKeys } from './modules/notifications/notifications.webpush.js';
+import type { Bus } from './platform/bus/bus.js';
+import { registerPrivacyJobs } from './modules/privacy/privacy.jobs.js';
 import { loadJwtSecret } from './platform/secrets.js';
+import { checkDurability, settingReader } from './platform/db/durability.js';
+import { startMetricsServer } from './platform/metrics/metrics.js';
 import { openStorage } from './platform/storage/open.js';
 import { openBus } from './platform/bus/open.js';
 import pino from 'pino';
@@ -35,20 +45,25 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const storage = openStorage(config, loadJwtSecret(config));
   const bus = openBus(config, pino({ level: config.log.level }));
   try {
+    await checkPostgresDurability(config, db, bootLog);
     await migrate(db);
     const app = await buildApp({ config, db, storage, bus, isDraining: () => draining });
     let jobs: JobRunner | null = null;
     if (config.jobsInProcess) {
-      jobs = createJobRunner(config, db, storage, app.log);
+      jobs = createJobRunner(config, db, storage, app.log, bus);
       jobs.start();
     }
     await app.listen({ host: config.http.host, port: config.http.port });
+    const metricsServer = config.metrics.port
+      ? await startMetricsServer(app.metrics, { host: config.http.host, port: config.metrics.port })
+      : null;
     return {
       app,
       db,
       jobs,
       async close() {
         draining = true;
+        await metricsServer?.close();
         await app.close();
         await jobs?.stop();
         await bus.close();
@@ -69,6 +84,8 @@ export function createJobRunner(
   db: Database,
   storage: BlobStorage,
   log: FastifyInstance['log'],
+  /** announces new in-app notifications to the `me` sockets; null: they show on the next fetch */
+  bus: Bus | null = null,
 ): JobRunner {
   const jobs = new JobRunner(db, log);
   registerMediaJobs(jobs, db, storage, log);
@@ -81,24 +98,66 @@ export function createJobRunner(
   registerAuthorityJobs(jobs, db, deliver, log);
   registerUpdatePolling(jobs, db, outbound, log);
   registerWebhookDispatch(jobs, db, { policy: outbound, signingKey: loadJwtSecret(config) }, log);
+  registerNotificationJobs(jobs, {
+    db,
+    mail: openMailChannel(config, log),
+    push: { keys: loadVapidKeys(config), policy: outbound },
+    publicUrl: config.http.publicUrl,
+    unsubscribeKey: deriveUnsubscribeKey(loadJwtSecret(config)),
+    bus,
+    log,
+    digest: {
+      threshold: config.notifications.digestThreshold,
+      windowSeconds: config.notifications.digestWindowSeconds,
+    },
+  });
   registerIncidentJobs(jobs, log);
+  registerSlaJobs(jobs, db, log);
   registerMaintenanceJobs(jobs, db, log);
+  registerStatsJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);
+  registerPrivacyJobs(
+    jobs,
+    db,
+    { policy: outbound, signingKey: loadJwtSecret(config), retention: config.privacy },
+    log,
+  );
   return jobs;
 }
 
 /** `worker`: the job runner alone, for production (embedded mode runs jobs inside `serve`). */
 export async function startWorker(config: Config, log: FastifyInstance['log']): Promise<{ close(): Promise<void> }> {
   const db = await openDatabase(config, log, { applicationName: 'buurtwag-worker' });
+  await checkPostgresDurability(config, db, log).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
   await migrate(db);
   const storage = openStorage(config, loadJwtSecret(config));
-  const jobs = createJobRunner(config, db, storage, log);
+  // with Redis, in-app notifications made here reach the serve nodes' sockets live
+  const bus = config.redis ? openBus(config, log) : null;
+  const jobs = createJobRunner(config, db, storage, log, bus);
   jobs.start();
   return {
     async close() {
       await jobs.stop();
+      await bus?.close();
       storage.close();
       await db.close();
     },
   };
+}
+
+/** Server Postgres only: PGlite is not a crash-safe server and has nothing to check. */
+async function checkPostgresDurability(
+  config: Config,
+  db: Database,
+  log: { warn(obj: object, msg: string): void },
+): Promise<void> {
+  if (config.db.kind !== 'postgres') return;
+  await checkDurability(settingReader(db), {
+    production: config.env === 'production',
+    allowUnsafe: config.allowUnsafeDurability,
+    log,
+  });
 }

@@ -19,6 +19,8 @@ export const af: Record<MessageKey, string> = {
   'error.conflict.title': 'Konflik',
   'error.bad_transition.detail': "'n Voorval kan nie van {from} na {to} skuif nie.",
   'error.idempotency_mismatch.detail': "Hierdie Idempotency-Key is reeds met 'n ander versoek gebruik.",
+  'error.unsubscribe_token.detail':
+    'Hierdie uitteken-skakel is nie geldig nie. Verander jou kennisgewing-instellings nadat jy aangemeld het.',
   'error.slug_taken.detail': 'Die slak {slug} is reeds in gebruik.',
   'error.community_in_use.detail': 'Hierdie gemeenskap het nog kindergemeenskappe.',
   'error.version_conflict.detail': 'Iemand anders het die voorval intussen verander; laai dit weer en probeer weer.',
@@ -58,16 +60,31 @@ export const af: Record<MessageKey, string> = {
   'validation.metadata_size': 'mag hoogstens {limit} grepe JSON wees',
   'validation.cursor': "is nie 'n geldige wyser vir hierdie navraag nie",
   'validation.date': "moet 'n RFC 3339-datum en -tyd wees",
+  'validation.until_after_since': 'moet later as since wees',
   'validation.boundary': "moet 'n geldige GeoJSON-veelhoek of -multiveelhoek wees",
   'validation.parent_cycle': "kan nie 'n gemeenskap sy eie voorouer maak nie",
   'validation.user_missing': "is nie 'n bekende gebruiker nie",
   'validation.sign_in_for_me': "het 'n aangemelde gebruiker nodig",
   'validation.translations': "het 'n Engelse (en) teks nodig",
+  // response templates and SLA (modules/templates, modules/sla)
+  'error.template_not_found.detail': 'Geen antwoordsjabloon {id} nie.',
+  'error.template_status_mismatch.detail':
+    'Die antwoordsjabloon "{name}" is vir skuiwe na {templateStatus}, maar hierdie verandering skuif die voorval na {status}.',
+  'error.template_category_mismatch.detail':
+    'Die antwoordsjabloon "{name}" is vir \'n ander kategorie as hierdie voorval.',
+  'validation.template_missing': "is nie 'n bekende antwoordsjabloon nie",
+  'validation.template_needs_status': "het 'n statusverandering in dieselfde versoek nodig",
+  'validation.template_status': 'is vir skuiwe na {templateStatus}, nie na {status} nie',
+  'validation.template_category': "is vir 'n ander kategorie",
+  'validation.template_placeholder': 'gebruik {placeholder}; net {allowed} kan ingevul word',
 
   'error.email_taken.detail': "Daar bestaan reeds 'n rekening met hierdie e-posadres.",
   'error.bad_credentials.detail': 'Die e-posadres of wagwoord is verkeerd.',
   'error.token_invalid.detail': 'Die aanmelding het verval of is ongeldig; meld weer aan.',
   'error.token_in_url.detail': 'Stuur tokens in die Authorization-kopreël, nooit in die URL nie.',
+  'error.metrics_token.detail': 'Maatstawwe vereis die maatstaf-token as ’n Bearer-token.',
+  'error.metrics_refused.detail':
+    'Maatstawwe word nie hier bedien nie: stel METRICS_TOKEN, of lees hulle op METRICS_PORT.',
   'validation.password_too_short': 'moet minstens {limit} karakters lank wees',
   'validation.password_too_long': 'mag hoogstens {limit} karakters lank wees',
   'validation.password_too_common': "is een van die algemeenste wagwoorde; kies 'n ander een",
@@ -124,4 +141,16 @@ export const af: Record<MessageKey, string> = {
   'validation.attribute_values_forbidden': 'net lyseienskappe het waardes',
   'validation.duplicate': 'herhaal {value}',
   'validation.attribute_not_a_value': 'moet een wees van: {values}',
+
+  // moderation (modules/moderation)
+  'error.pending_approval.detail': "Hierdie verslag wag vir 'n moderator: keur dit eerder goed of wys dit af.",
+  'error.not_pending.detail': 'Hierdie verslag wag nie op goedkeuring nie.',
+  'error.user_not_found.detail': 'Geen gebruiker {id} nie.',
+  'error.ban_entry_not_found.detail': 'Geen inskrywing {id} op die verbanlys nie.',
+  'validation.ban_email': "moet 'n e-posadres wees",
+  'validation.ban_domain': "moet 'n domeinnaam wees, soos example.org",
+
+  'error.export_link_invalid.detail': "Hierdie aflaaiskakel het verval of is reeds gebruik; vra 'n nuwe uitvoer aan.",
+  'validation.terms_required': 'moet aanvaar word om te registreer',
+  'validation.terms_outdated': 'is nie die huidige weergawe van die bepalings nie ({current})',
 };

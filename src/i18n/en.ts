@@ -20,6 +20,8 @@ export const en = {
   'error.conflict.title': 'Conflict',
   'error.bad_transition.detail': 'An incident cannot move from {from} to {to}.',
   'error.idempotency_mismatch.detail': 'This Idempotency-Key was already used with a different request.',
+  'error.unsubscribe_token.detail':
+    'This unsubscribe link is not valid. Change your notification settings after signing in.',
   'error.slug_taken.detail': 'The slug {slug} is already in use.',
   'error.community_in_use.detail': 'This community still has child communities.',
   'error.version_conflict.detail': 'The incident was changed by someone else; reload it and try again.',
@@ -59,16 +61,30 @@ export const en = {
   'validation.metadata_size': 'must be at most {limit} bytes of JSON',
   'validation.cursor': 'is not a valid cursor for this query',
   'validation.date': 'must be an RFC 3339 date-time',
+  'validation.until_after_since': 'must be later than since',
   'validation.boundary': 'must be a valid GeoJSON Polygon or MultiPolygon',
   'validation.parent_cycle': 'cannot make a community its own ancestor',
   'validation.user_missing': 'is not a known user',
   'validation.sign_in_for_me': 'needs a signed-in user',
   'validation.translations': 'needs an English (en) text',
+  // response templates and SLA (modules/templates, modules/sla)
+  'error.template_not_found.detail': 'No response template {id}.',
+  'error.template_status_mismatch.detail':
+    'The response template "{name}" is for moves to {templateStatus}, but this change moves the incident to {status}.',
+  'error.template_category_mismatch.detail':
+    'The response template "{name}" is for another category than this incident.',
+  'validation.template_missing': 'is not a known response template',
+  'validation.template_needs_status': 'needs a status change in the same request',
+  'validation.template_status': 'is for moves to {templateStatus}, not to {status}',
+  'validation.template_category': 'is for another category',
+  'validation.template_placeholder': 'uses {placeholder}; only {allowed} can be filled in',
 
   'error.email_taken.detail': 'An account with this email address exists already.',
   'error.bad_credentials.detail': 'The email address or password is wrong.',
   'error.token_invalid.detail': 'The sign-in has expired or is not valid; sign in again.',
   'error.token_in_url.detail': 'Send tokens in the Authorization header, never in the URL.',
+  'error.metrics_token.detail': 'Metrics need the metrics token as a Bearer token.',
+  'error.metrics_refused.detail': 'Metrics are not served here: set METRICS_TOKEN, or read them on METRICS_PORT.',
   'validation.password_too_short': 'must be at least {limit} characters',
   'validation.password_too_long': 'must be at most {limit} characters',
   'validation.password_too_common': 'is one of the most common passwords; choose another',
@@ -122,6 +138,18 @@ export const en = {
   'validation.attribute_values_forbidden': 'only list attributes have values',
   'validation.duplicate': 'repeats {value}',
   'validation.attribute_not_a_value': 'must be one of: {values}',
+
+  // moderation (modules/moderation)
+  'error.pending_approval.detail': 'This report is waiting for a moderator: approve or reject it instead.',
+  'error.not_pending.detail': 'This report is not waiting for approval.',
+  'error.user_not_found.detail': 'No user {id}.',
+  'error.ban_entry_not_found.detail': 'No ban list entry {id}.',
+  'validation.ban_email': 'must be an email address',
+  'validation.ban_domain': 'must be a domain name, such as example.org',
+
+  'error.export_link_invalid.detail': 'This download link has expired or was used already; ask for a new export.',
+  'validation.terms_required': 'must be accepted to register',
+  'validation.terms_outdated': 'is not the current version of the terms ({current})',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -9,6 +9,17 @@ export const Register = Type.Object(
     password: Password,
     displayName: Type.String({ minLength: 1, maxLength: 100 }),
     locale: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('af')])),
+    acceptTerms: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: the person ticked "I accept the terms and privacy notice"; false is refused. Left out ' +
+          '(clients older than consent): registering still works and the current terms are recorded as ' +
+          'accepted by registering, marked not explicit (GET /me/consents).',
+      }),
+    ),
+    termsVersion: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 50, description: 'the version the form showed; must be the current one' }),
+    ),
   },
   { additionalProperties: false },
 );

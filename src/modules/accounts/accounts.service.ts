@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { banListTargetId, normalizeBanValue } from './ban-list.js';
 import type { Database, Queryable } from '../../platform/db/database.js';
 import { AppError, invalidField } from '../../platform/http/errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { RoleGrant } from '../identity/actor.js';
 import type { UserStateCache } from '../identity/user-state-cache.js';
 import * as repo from './accounts.repository.js';
+import { insertConsent } from '../privacy/privacy.repository.js';
+import { checkRegistrationTerms } from '../privacy/privacy.service.js';
 import type { Login, Me, Register, Session } from './accounts.schemas.js';
 import { checkPassword, decoyHash, hashPassword, verifyPassword, type PasswordProblem } from './passwords.js';
 import { AccessTokens, hashRefreshToken, newRefreshToken, REFRESH_TOKEN_DAYS } from './tokens.js';
@@ -17,6 +20,8 @@ export interface AccountsDeps {
   db: Database;
   tokens: AccessTokens;
   userState: UserStateCache;
+  /** the terms and privacy version in force (config.privacy.termsVersion); registration records it */
+  termsVersion?: string;
 }
 
 export interface SecurityContext {
@@ -84,6 +89,7 @@ export async function register(
   ctx: SecurityContext,
 ): Promise<Session> {
   requireGoodPassword(input.password, '/body/password');
+  const terms = deps.termsVersion ? checkRegistrationTerms(input, deps.termsVersion) : null;
   const passwordHash = await hashPassword(input.password);
   return deps.db.transaction(async (tx) => {
     const user = await repo.insertUser(tx, {
@@ -93,6 +99,7 @@ export async function register(
       passwordHash,
     });
     if (!user) throw new AppError('conflict', 'error.email_taken.detail');
+    if (terms) await insertConsent(tx, { userId: user.id, ...terms });
     await recordAudit(tx, {
       actorId: user.id,
       action: 'user.register',
@@ -299,6 +306,16 @@ export async function changeRoleCli(
   });
 }
 
+/** Who changes a ban, for the audit trail: the CLI (no actor) or an admin over the API. */
+export interface BanOrigin {
+  actorId: string | null;
+  via: 'cli' | 'api';
+  requestId?: string | null;
+  ip?: string | null;
+}
+
+const CLI_ORIGIN: BanOrigin = { actorId: null, via: 'cli' };
+
 /** Bans an account (no more sign-in, tokens ended, its reports hidden) or lifts the ban. */
 export async function setBannedCli(
   db: Database,
@@ -309,30 +326,47 @@ export async function setBannedCli(
   return db.transaction(async (tx) => {
     const user = await repo.findUserByEmail(tx, normalizeEmail(email));
     if (!user) throw new CliError(`no user with the email ${normalizeEmail(email)}`);
-    await tx.query({
-      text: `UPDATE users SET banned_at = ${banned ? 'coalesce(banned_at, now())' : 'NULL'} WHERE id = $1`,
-      values: [user.id],
-    });
-    let hidden = 0;
-    if (banned) {
-      await repo.bumpTokenEpoch(tx, user.id);
-      await repo.revokeAllForUser(tx, user.id);
-      hidden = (
-        await tx.query({
-          text: 'UPDATE incidents SET hidden = true WHERE reporter_id = $1 AND NOT hidden',
-          values: [user.id],
-        })
-      ).rowCount;
-    }
-    await recordAudit(tx, {
-      actorId: null,
-      action: banned ? 'user.ban' : 'user.unban',
-      entityType: 'user',
-      entityId: user.id,
-      data: { via: 'cli', reason, hiddenReports: hidden },
-    });
-    return { id: user.id, hiddenReports: hidden };
+    const { hiddenReports } = await setBanned(tx, user.id, banned, reason, CLI_ORIGIN);
+    return { id: user.id, hiddenReports };
   });
+}
+
+/**
+ * The one way an account is banned or unbanned (CLI and API), inside the caller's transaction.
+ * The caller forgets the user's cached state after commit, so the ban bites at once.
+ */
+export async function setBanned(
+  tx: Queryable,
+  userId: string,
+  banned: boolean,
+  reason: string | null,
+  origin: BanOrigin,
+): Promise<{ hiddenReports: number }> {
+  await tx.query({
+    text: `UPDATE users SET banned_at = ${banned ? 'coalesce(banned_at, now())' : 'NULL'} WHERE id = $1`,
+    values: [userId],
+  });
+  let hidden = 0;
+  if (banned) {
+    await repo.bumpTokenEpoch(tx, userId);
+    await repo.revokeAllForUser(tx, userId);
+    hidden = (
+      await tx.query({
+        text: 'UPDATE incidents SET hidden = true WHERE reporter_id = $1 AND NOT hidden',
+        values: [userId],
+      })
+    ).rowCount;
+  }
+  await recordAudit(tx, {
+    actorId: origin.actorId,
+    action: banned ? 'user.ban' : 'user.unban',
+    entityType: 'user',
+    entityId: userId,
+    data: { via: origin.via, reason, hiddenReports: hidden },
+    requestId: origin.requestId ?? null,
+    ip: origin.ip ?? null,
+  });
+  return { hiddenReports: hidden };
 }
 
 /** The ban list: reports by accounts with this email, or any email of this domain, stay hidden. */
@@ -341,38 +375,48 @@ export async function changeBanListCli(
   action: 'add' | 'remove',
   entry: { kind: 'email' | 'domain'; value: string; reason: string | null },
 ): Promise<{ changed: boolean; hiddenReports: number }> {
-  const value = entry.value.trim().toLowerCase().replace(/^@/, '');
-  return db.transaction(async (tx) => {
-    let changed: boolean;
-    let hidden = 0;
-    if (action === 'add') {
-      changed =
-        (
-          await tx.query({
-            text: 'INSERT INTO ban_list (kind, value, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-            values: [entry.kind, value, entry.reason],
-          })
-        ).rowCount > 0;
-      hidden = (
+  return db.transaction((tx) => changeBanList(tx, action, entry, CLI_ORIGIN));
+}
+
+/** The one way the ban list changes (CLI and API), inside the caller's transaction. */
+export async function changeBanList(
+  tx: Queryable,
+  action: 'add' | 'remove',
+  entry: { kind: 'email' | 'domain'; value: string; reason: string | null },
+  origin: BanOrigin,
+): Promise<{ changed: boolean; hiddenReports: number }> {
+  const value = normalizeBanValue(entry.value);
+  let changed: boolean;
+  let hidden = 0;
+  if (action === 'add') {
+    changed =
+      (
         await tx.query({
-          text: `UPDATE incidents i SET hidden = true FROM users u
-                 WHERE u.id = i.reporter_id AND NOT i.hidden
-                   AND (CASE WHEN $1 = 'email' THEN lower(u.email) = $2 ELSE split_part(lower(u.email), '@', 2) = $2 END)`,
-          values: [entry.kind, value],
+          text: 'INSERT INTO ban_list (kind, value, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+          values: [entry.kind, value, entry.reason],
         })
-      ).rowCount;
-    } else {
-      changed =
-        (await tx.query({ text: 'DELETE FROM ban_list WHERE kind = $1 AND value = $2', values: [entry.kind, value] }))
-          .rowCount > 0;
-    }
-    await recordAudit(tx, {
-      actorId: null,
-      action: `banlist.${action}`,
-      entityType: 'ban_list',
-      entityId: `${entry.kind}:${value}`,
-      data: { via: 'cli', reason: entry.reason, hiddenReports: hidden },
-    });
-    return { changed, hiddenReports: hidden };
+      ).rowCount > 0;
+    hidden = (
+      await tx.query({
+        text: `UPDATE incidents i SET hidden = true FROM users u
+               WHERE u.id = i.reporter_id AND NOT i.hidden
+                 AND (CASE WHEN $1 = 'email' THEN lower(u.email) = $2 ELSE split_part(lower(u.email), '@', 2) = $2 END)`,
+        values: [entry.kind, value],
+      })
+    ).rowCount;
+  } else {
+    changed =
+      (await tx.query({ text: 'DELETE FROM ban_list WHERE kind = $1 AND value = $2', values: [entry.kind, value] }))
+        .rowCount > 0;
+  }
+  await recordAudit(tx, {
+    actorId: origin.actorId,
+    action: `banlist.${action}`,
+    entityType: 'ban_list',
+    entityId: banListTargetId(entry.kind, value),
+    data: { via: origin.via, reason: entry.reason, hiddenReports: hidden },
+    requestId: origin.requestId ?? null,
+    ip: origin.ip ?? null,
   });
+  return { changed, hiddenReports: hidden };
 }

@@ -6,6 +6,7 @@ import { Problem } from '../../platform/http/problem.schema.js';
 import { presentCategory, presentCategoryForAdmin } from './categories.presenter.js';
 import { CategoryCreate, CategoryList, CategoryPatch, CategoryWithTranslations } from './categories.schemas.js';
 import * as service from './categories.service.js';
+import { categorySlaFor } from '../sla/sla.service.js';
 
 export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Database }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,7 +46,11 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
         response: { 200: CategoryWithTranslations, 404: Problem },
       },
     },
-    async (request) => presentCategoryForAdmin(await service.getCategory(db, request.params.id), request.lang),
+    async (request) => {
+      const row = await service.getCategory(db, request.params.id);
+      const sla = await categorySlaFor(db, request.actor, row.id);
+      return { ...presentCategoryForAdmin(row, request.lang), ...(sla ? { sla } : {}) };
+    },
   );
 
   app.post(

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CategorySla } from '../sla/sla.schemas.js';
 
 export const Translations = Type.Object(
   {
@@ -87,6 +88,8 @@ export const CategoryWithTranslations = Type.Object({
     attributes: Type.Array(CategoryAttribute),
   }),
   sortOrder: Type.Integer(),
+  /** staff only: SLA targets in minutes (set through /admin/sla) */
+  sla: Type.Optional(CategorySla),
 });
 
 export const CategoryList = Type.Object({ items: Type.Array(Category) });

@@ -8,6 +8,7 @@ export function presentCommunity(row: CommunityRow): Community {
     name: row.name,
     parentId: row.parent_id,
     anonymousReporting: row.anonymous_reporting,
+    premoderation: row.premoderation,
     boundary: JSON.parse(row.boundary) as Community['boundary'],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

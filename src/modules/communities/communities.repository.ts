@@ -6,12 +6,13 @@ export interface CommunityRow {
   name: string;
   parent_id: string | null;
   anonymous_reporting: boolean;
+  premoderation: boolean;
   boundary: string; // GeoJSON text
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = `id, slug, name, parent_id, anonymous_reporting, ST_AsGeoJSON(boundary, 7) AS boundary, created_at, updated_at`;
+const COLUMNS = `id, slug, name, parent_id, anonymous_reporting, premoderation, ST_AsGeoJSON(boundary, 7) AS boundary, created_at, updated_at`;
 
 export async function listCommunities(db: Queryable): Promise<CommunityRow[]> {
   const { rows } = await db.query<CommunityRow>({
@@ -47,6 +48,7 @@ export interface CommunityWrite {
   name: string;
   parentId: string | null;
   anonymousReporting: boolean;
+  premoderation: boolean;
   boundary: string; // GeoJSON text, already checked
 }
 
@@ -54,11 +56,11 @@ const BOUNDARY = (p: string) => `ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(${p}), 4
 
 export async function insertCommunity(tx: Queryable, c: CommunityWrite): Promise<CommunityRow | null> {
   const { rows } = await tx.query<CommunityRow>({
-    text: `INSERT INTO communities (slug, name, parent_id, boundary, area_m2, anonymous_reporting)
-           VALUES ($1, $2, $3, ${BOUNDARY('$4')}, ST_Area(${BOUNDARY('$4')}::geography), $5)
+    text: `INSERT INTO communities (slug, name, parent_id, boundary, area_m2, anonymous_reporting, premoderation)
+           VALUES ($1, $2, $3, ${BOUNDARY('$4')}, ST_Area(${BOUNDARY('$4')}::geography), $5, $6)
            ON CONFLICT (slug) DO NOTHING
            RETURNING ${COLUMNS}`,
-    values: [c.slug, c.name, c.parentId, c.boundary, c.anonymousReporting],
+    values: [c.slug, c.name, c.parentId, c.boundary, c.anonymousReporting, c.premoderation],
   });
   return rows[0] ?? null;
 }
@@ -66,10 +68,11 @@ export async function insertCommunity(tx: Queryable, c: CommunityWrite): Promise
 export async function updateCommunity(tx: Queryable, id: string, c: CommunityWrite): Promise<CommunityRow | null> {
   const { rows } = await tx.query<CommunityRow>({
     text: `UPDATE communities SET slug = $2, name = $3, parent_id = $4, boundary = ${BOUNDARY('$5')},
-                  area_m2 = ST_Area(${BOUNDARY('$5')}::geography), anonymous_reporting = $6, updated_at = now()
+                  area_m2 = ST_Area(${BOUNDARY('$5')}::geography), anonymous_reporting = $6, premoderation = $7,
+                  updated_at = now()
            WHERE id = $1
            RETURNING ${COLUMNS}`,
-    values: [id, c.slug, c.name, c.parentId, c.boundary, c.anonymousReporting],
+    values: [id, c.slug, c.name, c.parentId, c.boundary, c.anonymousReporting, c.premoderation],
   });
   return rows[0] ?? null;
 }

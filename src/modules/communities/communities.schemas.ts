@@ -25,6 +25,8 @@ export const Community = Type.Object({
   parentId: Type.Union([Type.String(), Type.Null()]),
   /** residents may report here without signing in (anonymously, with stricter limits) */
   anonymousReporting: Type.Boolean(),
+  /** new reports stay hidden, pending, until a moderator approves them */
+  premoderation: Type.Boolean(),
   boundary: Type.Object({ type: Type.String(), coordinates: Type.Array(Type.Any()) }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -41,6 +43,7 @@ export const CommunityCreate = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     parentId: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
     anonymousReporting: Type.Optional(Type.Boolean()),
+    premoderation: Type.Optional(Type.Boolean()),
     boundary: Boundary,
   },
   { additionalProperties: false },
@@ -53,6 +56,7 @@ export const CommunityPatch = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     parentId: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
     anonymousReporting: Type.Optional(Type.Boolean()),
+    premoderation: Type.Optional(Type.Boolean()),
     boundary: Type.Optional(Boundary),
   },
   { additionalProperties: false, minProperties: 1 },

@@ -57,6 +57,7 @@ export async function createCommunity(
       parentId,
       boundary,
       anonymousReporting: input.anonymousReporting ?? false,
+      premoderation: input.premoderation ?? false,
     });
     if (!row) throw new AppError('conflict', 'error.slug_taken.detail', { slug: input.slug });
     const moved = await repo.reassignIncidents(tx, [boundary]);
@@ -96,6 +97,7 @@ export async function updateCommunity(
       parentId,
       boundary,
       anonymousReporting: patch.anonymousReporting ?? current.anonymous_reporting,
+      premoderation: patch.premoderation ?? current.premoderation,
     });
     if (!row) throw notFound('error.community_not_found.detail', { id });
     const moved = patch.boundary ? await repo.reassignIncidents(tx, [current.boundary, boundary]) : 0;

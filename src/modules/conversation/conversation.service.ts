@@ -4,6 +4,7 @@ import { AppError, invalidField, notFound } from '../../platform/http/errors.js'
 import { recordAudit } from '../audit/audit.repository.js';
 import { refusal } from '../identity/actor.js';
 import * as idempotency from '../idempotency/idempotency.repository.js';
+import { recordModerationAction } from '../moderation/moderation.repository.js';
 import { decodeCursor, encodeCursor } from '../incidents/incidents.cursor.js';
 import { visibility } from '../incidents/incidents.policy.js';
 import { presentIncident, presentTimelineEvent } from '../incidents/incidents.presenter.js';
@@ -168,6 +169,15 @@ export async function setCommentHidden(
       data: { incidentId: incident.id, reason },
       requestId: ctx.requestId,
       ip: ctx.clientAddress,
+    });
+    await recordModerationAction(tx, {
+      actorId: ctx.actor.userId,
+      action: change.hidden ? 'comment.hide' : 'comment.unhide',
+      targetType: 'comment',
+      targetId: commentId,
+      communityId: incident.community_id,
+      incidentId: incident.id,
+      reason,
     });
     const updated = await findEvent(tx, incident.id, commentId);
     if (!updated) throw new Error('comment vanished inside its own transaction');

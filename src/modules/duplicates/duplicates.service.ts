@@ -7,6 +7,7 @@ import * as policy from '../incidents/incidents.policy.js';
 import { blurredPoint, presentIncident } from '../incidents/incidents.presenter.js';
 import type { Incident } from '../incidents/incidents.schemas.js';
 import { facts, findVisible, STATUS_MOVES, type RequestContext } from '../incidents/incidents.service.js';
+import { recordModerationAction } from '../moderation/moderation.repository.js';
 import { appendEvents } from '../timeline/timeline.repository.js';
 import * as repo from './duplicates.repository.js';
 import type { SimilarIncident, SimilarQuery } from './duplicates.schemas.js';
@@ -160,6 +161,15 @@ export async function merge(db: Database, ctx: RequestContext, idOrReference: st
       },
       requestId: ctx.requestId,
       ip: ctx.clientAddress,
+    });
+    await recordModerationAction(tx, {
+      actorId,
+      action: 'incident.merge',
+      targetType: 'incident',
+      targetId: duplicate.id,
+      communityId: duplicate.community_id,
+      incidentId: duplicate.id,
+      reason: null,
     });
     await enqueue(tx, 'incident.updated.v1', { incidentId: duplicate.id, changes: ['status_changed', 'merged_into'] });
     return findVisible(tx, ctx.actor, duplicate.id);

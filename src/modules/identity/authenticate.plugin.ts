@@ -22,6 +22,8 @@ export function registerAuthentication(
     }
     const header = request.headers.authorization;
     if (header === undefined) return;
+    // a route with its own Bearer scheme (/metrics: METRICS_TOKEN) checks it itself
+    if (request.routeOptions.config?.ownBearer) return;
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) throw new AppError('unauthorized', 'error.token_invalid.detail');
     const claims = await deps.tokens.verify(match[1]!);

@@ -11,6 +11,12 @@ export const BulkAction = Type.Object(
     hidden: Type.Optional(
       Type.Boolean({ description: 'moderation: keep from the public (staff and the reporter still see it)' }),
     ),
+    templateId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: "with status: a response template posted on each incident moved, in its reporter's language",
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

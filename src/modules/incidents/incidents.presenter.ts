@@ -1,6 +1,9 @@
 import { pick, type Lang } from '../../i18n/i18n.js';
 import { canSeeHiddenComments } from '../conversation/conversation.policy.js';
 import type { Actor } from '../identity/actor.js';
+import { canSeeHiddenFlag } from '../moderation/moderation.policy.js';
+import { canSeeIncidentSla } from '../sla/sla.policy.js';
+import { presentIncidentSla } from '../sla/sla.presenter.js';
 import type { TimelineEventRow } from '../timeline/timeline.repository.js';
 import { canSeeExactLocation, canSeeReporter, canView, type IncidentFacts } from './incidents.policy.js';
 import type { IncidentRow } from './incidents.repository.js';
@@ -54,9 +57,14 @@ export function presentIncident(row: IncidentRow, viewer: Actor, lang: Lang): In
     locationBlurred: !exact,
     version: row.version,
     confirmations: row.confirmations,
+    pendingApproval: row.pending_approval ?? false,
+    // staff only: a shadow-banned reporter must not learn that nobody else sees their reports
+    ...(canSeeHiddenFlag(viewer, facts) ? { hidden: row.hidden } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  // targets and lateness are staff working information
+  if (canSeeIncidentSla(viewer, facts)) incident.sla = presentIncidentSla(row);
   if (row.distance !== undefined && row.distance !== null) {
     // a precise distance would give a blurred location away by trilateration
     incident.distance = exact ? Math.round(row.distance * 10) / 10 : Math.round(row.distance / 250) * 250;

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../platform/db/database.js';
 import { statementName } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
+import { overdueCondition, type OverdueFilter } from '../sla/sla.repository.js';
 import type { Visibility } from './incidents.policy.js';
 import { BLUR_CELL_DEG } from './incidents.presenter.js';
 import type { Priority, Status } from './incidents.schemas.js';
@@ -35,6 +36,8 @@ export interface IncidentRow {
   authority_name?: string | null;
   /** the authority's delivery kind, returned by insertIncident only (decides the forwarding job) */
   authority_delivery?: string | null;
+  /** held by pre-moderation until a moderator decides (moderation module); optional for rows made before it */
+  pending_approval?: boolean;
   /** the incident this one was merged into (duplicates module); optional for rows made before it */
   duplicate_of?: string | null;
   /** that incident's reference and what the presenter needs to decide whether this viewer may see it */
@@ -46,6 +49,9 @@ export interface IncidentRow {
     hidden: boolean;
   } | null;
   version: number;
+  /** SLA due dates (sla module), RFC 3339 like created_at; null without a target; optional for rows made before it */
+  ack_due_at?: string | null;
+  resolve_due_at?: string | null;
   /** "me too" from other people (conversation module) */
   confirmations: number;
   /** RFC 3339 in UTC with microseconds, made by Postgres: exact for cursors (a JS Date keeps
@@ -65,7 +71,7 @@ export const SELECT = `
          i.community_id, i.reporter_id, r.display_name AS reporter_name, i.anonymous,
          i.category_id, c.slug AS category_slug, c.name AS category_name, c.sensitive,
          i.priority, i.status, i.assignee_id, a.display_name AS assignee_name,
-         i.metadata, i.is_public, i.hidden, i.requires_authority, i.version, i.confirmations,
+         i.metadata, i.is_public, i.hidden, i.pending_approval, i.requires_authority, i.version, i.confirmations,
          i.authority_id, au.name AS authority_name, i.duplicate_of,
          -- CASE first: the lookup runs only for the few merged duplicates, not for every listed row
          CASE WHEN i.duplicate_of IS NOT NULL THEN
@@ -73,7 +79,9 @@ export const SELECT = `
                                       'reporter_id', d.reporter_id, 'is_public', d.is_public, 'hidden', d.hidden)
               FROM incidents d WHERE d.id = i.duplicate_of) END AS duplicate_of_target,
          to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
-         to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
+         to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at,
+         to_char(i.ack_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ack_due_at,
+         to_char(i.resolve_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS resolve_due_at`;
 export const FROM = `
   FROM incidents i
   JOIN categories c ON c.id = i.category_id
@@ -130,8 +138,9 @@ export interface IncidentInsert {
 /**
  * Inserts and returns the new id; null when the category is missing or inactive, or the
  * reference is taken (the caller tells which, and retries a taken reference). One statement on
- * the hot path: the category check, the smallest community holding the point, and whether the
- * reporter is banned or on the ban list (their reports stay hidden) are all decided here, and
+ * the hot path: the category check, the smallest community holding the point, whether the
+ * reporter is banned or on the ban list (their reports stay hidden) and whether that community
+ * holds new reports for approval (pre-moderation: hidden and pending) are all decided here, and
  * the reporter starts following the new incident. The authority it is routed to is decided
  * here too (the most specific enabled one whose jurisdiction holds the point and that handles the
  * category), and comes back with its delivery kind.
@@ -147,20 +156,25 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
            WHERE au.enabled AND ST_Intersects(au.jurisdiction, point.geom)
              AND (cardinality(au.category_ids) = 0 OR $9::uuid = ANY(au.category_ids))
            ORDER BY au.area_m2 ASC, au.id LIMIT 1),
+           home AS (
+           SELECT m.id, m.premoderation FROM communities m, point
+           WHERE ST_Intersects(m.boundary, point.geom)
+           ORDER BY m.area_m2 ASC, m.id LIMIT 1),
            ins AS (
            INSERT INTO incidents (reference, title, description, location, address, community_id,
                                   reporter_id, anonymous, category_id, priority, metadata,
-                                  is_public, requires_authority, hidden, authority_id)
+                                  is_public, requires_authority, hidden, pending_approval, authority_id)
            SELECT $1, $2, $3, point.geom, $6,
-                  (SELECT m.id FROM communities m
-                    WHERE ST_Intersects(m.boundary, point.geom)
-                    ORDER BY m.area_m2 ASC, m.id LIMIT 1),
+                  (SELECT id FROM home),
                   $7, $8, c.id, $10, $11, $12, $13,
                   coalesce((SELECT u.banned_at IS NOT NULL OR EXISTS (
                               SELECT 1 FROM ban_list b
                               WHERE (b.kind = 'email' AND b.value = lower(u.email))
                                  OR (b.kind = 'domain' AND b.value = split_part(lower(u.email), '@', 2)))
-                            FROM users u WHERE u.id = $7), false),
+                            FROM users u WHERE u.id = $7), false)
+                    -- a pre-moderated community holds new reports, hidden, for a moderator
+                    OR coalesce((SELECT premoderation FROM home), false),
+                  coalesce((SELECT premoderation FROM home), false),
                   (SELECT id FROM route)
            FROM point, categories c
            WHERE c.id = $9 AND c.active
@@ -313,6 +327,8 @@ export interface ListFilter {
   until: string | null;
   reporterId: string | null;
   assigneeId: string | null;
+  /** late by SLA (sla module), within where the viewer may ask; optional for callers made before it */
+  overdue?: OverdueFilter | null;
   visibility: Visibility;
   sort: ListSort;
   /** the sort key of the last row already returned */
@@ -472,6 +488,7 @@ function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: 
   if (f.until) where.push(`i.created_at < ${param(f.until)}::timestamptz`);
   if (f.reporterId) where.push(`i.reporter_id = ${param(f.reporterId)}`);
   if (f.assigneeId) where.push(`i.assignee_id = ${param(f.assigneeId)}`);
+  if (f.overdue) where.push(overdueCondition(f.overdue, param));
 
   const visible = visibilityCondition(f.visibility, param);
   if (visible) where.push(visible);

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { IncidentSla, OVERDUE_VALUES } from '../sla/sla.schemas.js';
 
 export const STATUSES = [
   'reported',
@@ -56,6 +57,13 @@ export const IncidentPatch = Type.Object(
     location: Type.Optional(PointInput),
     // optimistic concurrency, like If-Match: the version the change was based on (412 when stale)
     version: Type.Optional(Type.Integer({ minimum: 0 })),
+    // a response template for the status move: posted as a public comment in the reporter's language
+    templateId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'response template to post with the status change (templates module)',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -91,8 +99,14 @@ export const Incident = Type.Object({
   version: Type.Integer(),
   /** how many other people said "me too" */
   confirmations: Type.Integer({ minimum: 0 }),
+  /** held by pre-moderation: seen by the reporter and staff only until a moderator approves it */
+  pendingApproval: Type.Optional(Type.Boolean()),
+  /** staff only: kept from the public (by a moderator, a ban, or pre-moderation) */
+  hidden: Type.Optional(Type.Boolean()),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  /** staff of its community only: SLA due dates and whether it is late now (sla module) */
+  sla: Type.Optional(IncidentSla),
   distance: Type.Optional(Type.Number({ description: 'metres from `near`, in near queries' })),
 });
 export type Incident = Static<typeof Incident>;
@@ -118,6 +132,12 @@ export const IncidentListQuery = Type.Object(
     until: Type.Optional(Type.String({ format: 'date-time' })),
     reporter: Type.Optional(Type.Literal('me')),
     assignee: Type.Optional(Type.Literal('me')),
+    overdue: Type.Optional(
+      Type.Union(
+        OVERDUE_VALUES.map((v) => Type.Literal(v)),
+        { description: 'staff: late by SLA (true: either kind), not late (false), or late to acknowledge / resolve' },
+      ),
+    ),
     sort: Type.Optional(
       Type.Union([
         Type.Literal('distance'),

@@ -11,6 +11,9 @@ import { refusal, type Actor } from '../identity/actor.js';
 import * as idempotency from '../idempotency/idempotency.repository.js';
 import { enqueueObjectDeletion } from '../media/media.jobs.js';
 import { keysForIncident } from '../media/media.repository.js';
+import { recordModerationAction } from '../moderation/moderation.repository.js';
+import { overdueFilter } from '../sla/sla.service.js';
+import { templateComment } from '../templates/templates.service.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
 import * as policy from './incidents.policy.js';
@@ -157,7 +160,8 @@ export async function createIncident(
       source ? { via: source.via, keyId: source.keyId } : {},
     );
     await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
-    if (row.authority_id && row.authority_delivery && row.authority_delivery !== 'none') {
+    // a report held by pre-moderation goes to the authority once approved (moderation module)
+    if (row.authority_id && row.authority_delivery && row.authority_delivery !== 'none' && !row.pending_approval) {
       await enqueueForward(tx, { incidentId: row.id, authorityId: row.authority_id });
     }
     const body = presentIncident(row, ctx.actor, ctx.lang);
@@ -398,6 +402,7 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
     until: q.until ?? null,
     reporterId: q.reporter === 'me' ? actor.userId : null,
     assigneeId: q.assignee === 'me' ? actor.userId : null,
+    overdue: q.overdue === undefined ? null : overdueFilter(actor, q.overdue),
     visibility: policy.visibility(actor),
     sort,
     after,
@@ -449,13 +454,22 @@ export async function applyChange(
   patch: IncidentChange,
 ): Promise<repo.IncidentRow> {
   const wantsContent = patch.title !== undefined || patch.description !== undefined || patch.location !== undefined;
-  const wantsTriage = [patch.status, patch.priority, patch.assigneeId, patch.categoryId, patch.isPublic].some(
-    (v) => v !== undefined,
-  );
+  const wantsTriage = [
+    patch.status,
+    patch.priority,
+    patch.assigneeId,
+    patch.categoryId,
+    patch.isPublic,
+    patch.templateId,
+  ].some((v) => v !== undefined);
   if (wantsContent && !policy.canEditContent(ctx.actor, { ...facts(current), status: current.status }))
     throw refusal(ctx.actor);
   if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refusal(ctx.actor);
   if (patch.hidden !== undefined && !policy.canHide(ctx.actor, facts(current))) throw refusal(ctx.actor);
+  // a report held by pre-moderation is published by approving it (moderation module), not by showing it
+  if (patch.hidden === false && current.hidden && current.pending_approval) {
+    throw new AppError('conflict', 'error.pending_approval.detail');
+  }
   const next: repo.IncidentUpdate = {
     status: patch.status ?? current.status,
     priority: patch.priority ?? current.priority,
@@ -487,6 +501,23 @@ export async function applyChange(
     event('category_changed', { from: current.category_id, to: next.categoryId });
   }
   if (next.isPublic !== current.is_public) event('visibility_changed', { from: current.is_public, to: next.isPublic });
+  if (patch.templateId !== undefined) {
+    events.push(
+      await templateComment(tx, {
+        templateId: patch.templateId,
+        incident: {
+          id: current.id,
+          reference: current.reference,
+          title: current.title,
+          reporterId: current.reporter_id,
+        },
+        categoryId: next.categoryId,
+        move: next.status === current.status ? null : { from: current.status, to: next.status },
+        actorId: ctx.actor.userId,
+        lang: ctx.lang,
+      }),
+    );
+  }
 
   if (wantsContent) {
     const content = {
@@ -514,12 +545,25 @@ export async function applyChange(
       internal: true,
     });
     await repo.setHidden(tx, current.id, patch.hidden);
+    // bulk hiding is moderation too: it belongs in the community's moderation history
+    await recordModerationAction(tx, {
+      actorId: ctx.actor.userId,
+      action: patch.hidden ? 'incident.hide' : 'incident.unhide',
+      targetType: 'incident',
+      targetId: current.id,
+      communityId: current.community_id,
+      incidentId: current.id,
+      reason: null,
+    });
   }
 
   if (events.length === 0) return current;
   if (wantsTriage) await repo.updateIncident(tx, current.id, next);
   await recordSideEffects(tx, ctx, current.id, 'incident.update', events, {
-    changes: Object.fromEntries(events.map((e) => [e.type, e.data])),
+    // a template's comment by its template, not its words (a filled-in title is the reporter's)
+    changes: Object.fromEntries(
+      events.map((e) => [e.type, e.type === 'comment' ? { templateId: e.data.templateId } : e.data]),
+    ),
   });
   await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) });
   const updated = await repo.findIncidentById(tx, current.id);

@@ -10,6 +10,8 @@ export async function presentMedia(
   storage: BlobStorage,
   ttlSeconds: number,
   viewer: Actor,
+  /** may the viewer read why it was hidden (moderation.policy canSeeHideReason) */
+  seesHideReason = false,
 ): Promise<MediaItem> {
   const variant = (name: string): StoredVariant | null => row.variants.find((v) => v.name === name) ?? null;
   // a second early: the stores round their expiry down to whole seconds
@@ -46,5 +48,9 @@ export async function presentMedia(
     urlExpiresAt: expiresAt.toISOString(),
     createdAt: row.created_at.toISOString(),
     ...(canSeeOriginal(viewer) ? { originalKept: row.original_key !== null } : {}),
+    // rows returned by an insert have no hidden_at yet: a new file is never hidden
+    hidden: row.hidden_at
+      ? { at: new Date(row.hidden_at).toISOString(), reason: seesHideReason ? row.hidden_reason : null }
+      : null,
   };
 }

@@ -24,6 +24,9 @@ export interface MediaRow {
   variants: StoredVariant[];
   original_key: string | null;
   created_at: Date;
+  /** set while a moderator keeps it from the public (moderation module) */
+  hidden_at: Date | null;
+  hidden_reason: string | null;
 }
 
 export interface MediaInsert {
@@ -39,7 +42,8 @@ export interface MediaInsert {
   originalKey: string | null;
 }
 
-const COLUMNS = `id, incident_id, uploader_id, kind, content_type, size, width, height, variants, original_key, created_at`;
+const COLUMNS = `id, incident_id, uploader_id, kind, content_type, size, width, height, variants, original_key, created_at,
+  hidden_at, hidden_reason`;
 
 export async function listForIncident(db: Queryable, incidentId: string): Promise<MediaRow[]> {
   const { rows } = await db.query<MediaRow>({

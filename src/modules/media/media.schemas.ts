@@ -19,6 +19,13 @@ export const MediaItem = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   /** admins only: whether the untouched upload was kept */
   originalKept: Type.Optional(Type.Boolean()),
+  /** kept from the public by a moderator: shown so to staff (with the reason) and the uploader */
+  hidden: Type.Optional(
+    Type.Union([
+      Type.Object({ at: Type.String({ format: 'date-time' }), reason: Type.Union([Type.String(), Type.Null()]) }),
+      Type.Null(),
+    ]),
+  ),
 });
 export type MediaItem = Static<typeof MediaItem>;
 

@@ -9,7 +9,9 @@ import { AppError, invalidField, notFound } from '../../platform/http/errors.js'
 import type { BlobStorage } from '../../platform/storage/storage.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { refusal } from '../identity/actor.js';
+import type { IncidentRow } from '../incidents/incidents.repository.js';
 import { facts, findVisible, type RequestContext } from '../incidents/incidents.service.js';
+import { canSeeHiddenMedia, canSeeHideReason } from '../moderation/moderation.policy.js';
 import { appendEvents } from '../timeline/timeline.repository.js';
 import { checkPdf } from './media.documents.js';
 import { processImage, withImageSlot } from './media.images.js';
@@ -241,8 +243,11 @@ function rejection(err: unknown): never {
 export async function listMedia(deps: MediaDeps, ctx: RequestContext, idOrReference: string) {
   const incident = await findVisible(deps.db, ctx.actor, idOrReference);
   const rows = await repo.listForIncident(deps.db, incident.id);
+  const seesReason = canSeeHideReason(ctx.actor, facts(incident));
   const items = await Promise.all(
-    rows.map((row) => presentMedia(row, deps.storage, deps.config.urlTtlSeconds, ctx.actor)),
+    rows
+      .filter((row) => mayShow(ctx, incident, row))
+      .map((row) => presentMedia(row, deps.storage, deps.config.urlTtlSeconds, ctx.actor, seesReason)),
   );
   return { items };
 }
@@ -250,8 +255,14 @@ export async function listMedia(deps: MediaDeps, ctx: RequestContext, idOrRefere
 export async function getMedia(deps: MediaDeps, ctx: RequestContext, idOrReference: string, mediaId: string) {
   const incident = await findVisible(deps.db, ctx.actor, idOrReference);
   const row = await repo.findInIncident(deps.db, incident.id, mediaId);
-  if (!row) throw notFound('error.media_not_found.detail', { id: mediaId });
-  return presentMedia(row, deps.storage, deps.config.urlTtlSeconds, ctx.actor);
+  if (!row || !mayShow(ctx, incident, row)) throw notFound('error.media_not_found.detail', { id: mediaId });
+  const seesReason = canSeeHideReason(ctx.actor, facts(incident));
+  return presentMedia(row, deps.storage, deps.config.urlTtlSeconds, ctx.actor, seesReason);
+}
+
+/** A file a moderator hid is, to everyone but staff and its uploader, not there at all. */
+function mayShow(ctx: RequestContext, incident: IncidentRow, row: repo.MediaRow): boolean {
+  return row.hidden_at === null || canSeeHiddenMedia(ctx.actor, facts(incident), { uploaderId: row.uploader_id });
 }
 
 /** A short-lived link to the untouched upload, for admins; every access is on the audit trail. */
@@ -291,7 +302,7 @@ export async function deleteMedia(deps: MediaDeps, ctx: RequestContext, idOrRefe
   const incident = await findVisible(deps.db, ctx.actor, idOrReference);
   const keys = await deps.db.transaction(async (tx) => {
     const row = await repo.findInIncident(tx, incident.id, mediaId, true);
-    if (!row) throw notFound('error.media_not_found.detail', { id: mediaId });
+    if (!row || !mayShow(ctx, incident, row)) throw notFound('error.media_not_found.detail', { id: mediaId });
     if (!policy.canDelete(ctx.actor, facts(incident), { uploaderId: row.uploader_id })) throw refusal(ctx.actor);
     await repo.deleteMedia(tx, row.id);
     await appendEvents(tx, [

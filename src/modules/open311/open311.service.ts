@@ -450,6 +450,7 @@ export async function photoUrls(
     text: `SELECT DISTINCT ON (m.incident_id) m.incident_id, v->>'key' AS key
            FROM media m CROSS JOIN LATERAL jsonb_array_elements(m.variants) v
            WHERE m.incident_id = ANY($1::uuid[]) AND m.kind = 'image' AND v->>'name' = 'display.jpg'
+             AND m.hidden_at IS NULL
            ORDER BY m.incident_id, m.created_at, m.id`,
     values: [incidentIds],
   });

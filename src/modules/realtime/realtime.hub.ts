@@ -64,6 +64,9 @@ export class Hub {
   private readonly byFollower = new Map<string, Set<Client>>();
   private readonly withBoxes = new Set<Client>();
 
+  /** events handed to this node's fan-out since start (the metrics' events/s) */
+  deliveredEvents = 0;
+
   constructor(private readonly options: HubOptions) {}
 
   get size(): number {
@@ -118,6 +121,7 @@ export class Hub {
 
   /** Events in seq order, to every socket that listens and may see them. */
   deliver(events: readonly WireEvent[]): void {
+    this.deliveredEvents += events.length;
     for (const event of events) this.deliverOne(event);
   }
 

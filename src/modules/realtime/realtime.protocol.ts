@@ -103,6 +103,8 @@ export function eventName(timelineType: string): string {
     case 'comment_hidden':
     case 'comment_unhidden':
       return 'incident.moderated';
+    case 'reporter_erased':
+      return 'incident.reporter_erased';
     default:
       return 'incident.updated';
   }

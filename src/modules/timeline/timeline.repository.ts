@@ -1,4 +1,5 @@
 import type { Queryable, Tx } from '../../platform/db/database.js';
+import { countIncidentEvents } from '../incidents/incidents.metrics.js';
 
 export interface TimelineEventInsert {
   incidentId: string;
@@ -29,6 +30,7 @@ const EVENT_COLUMNS = `e.id, e.type, e.actor_id, u.display_name AS actor_name, e
 export async function appendEvents(tx: Tx, events: TimelineEventInsert[]): Promise<void> {
   if (events.length === 0) return;
   tx.afterCommit('timeline');
+  await countIncidentEvents(tx, events);
   await tx.query({
     name: 'timeline.append',
     text: `INSERT INTO incident_events (incident_id, type, actor_id, data, internal)
@@ -62,6 +64,7 @@ export async function listEvents(
 /** One event, returned as the timeline lists it (a new comment's response). Inside a transaction only. */
 export async function appendEvent(tx: Tx, event: TimelineEventInsert): Promise<TimelineEventRow> {
   tx.afterCommit('timeline');
+  await countIncidentEvents(tx, [event]);
   const { rows } = await tx.query<TimelineEventRow>({
     name: 'timeline.appendOne',
     text: `WITH e AS (

@@ -31,8 +31,9 @@ export type Tx = Queryable & {
   /**
    * Says that this transaction wrote something `topic` listeners care about (new timeline
    * events: realtime). The listeners hear it once, after COMMIT, and never after a rollback.
+   * A function is called once after COMMIT (metrics that must not count a rolled-back write).
    */
-  afterCommit(topic: CommitTopic): void;
+  afterCommit(topic: CommitTopic | (() => void)): void;
 };
 
 export type CommitTopic = 'timeline';
@@ -106,12 +107,24 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       const client = await pool.connect();
       let broken: Error | undefined;
       const topics = new Set<CommitTopic>();
+      const callbacks: Array<() => void> = [];
       try {
         await client.query('BEGIN');
-        const tx: Tx = { ...clientQueryable(client), inTransaction: true, afterCommit: (t) => topics.add(t) };
+        const tx: Tx = {
+          ...clientQueryable(client),
+          inTransaction: true,
+          afterCommit: (t) => void (typeof t === 'function' ? callbacks.push(t) : topics.add(t)),
+        };
         const result = await fn(tx);
         await client.query('COMMIT');
         if (topics.size > 0) committed(topics);
+        for (const callback of callbacks) {
+          try {
+            callback();
+          } catch {
+            // the transaction has committed; a callback's failure is its own
+          }
+        }
         return result;
       } catch (err) {
         try {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   assertValidKey,
@@ -95,6 +96,19 @@ export class FileSystemStorage implements BlobStorage {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return false;
       throw mapFsError(err, `checking ${key}`);
+    }
+  }
+
+  async read(key: string): Promise<Readable | null> {
+    assertValidKey(key);
+    try {
+      // opened before it is handed out, so a missing file is null here rather than a stream error later
+      const handle = await fs.open(this.pathOf(key), 'r');
+      return handle.createReadStream();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
+      throw mapFsError(err, `reading ${key}`);
     }
   }
 

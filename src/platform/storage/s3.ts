@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -214,6 +215,20 @@ export class S3Storage implements BlobStorage {
       // s3:ListBucket, which list() needs anyway: that surfaces as a configuration error.)
       if (httpStatus(err) === 404) return false;
       throw err;
+    }
+  }
+
+  async read(key: string): Promise<Readable | null> {
+    assertValidKey(key);
+    try {
+      // no deadline for the whole body (it may be large): the client's idle timeout guards it
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        requestTimeout: 0,
+      });
+      return answer.Body instanceof Readable ? answer.Body : null;
+    } catch (err) {
+      if (httpStatus(err) === 404 || (err as { name?: string } | null)?.name === 'NoSuchKey') return null;
+      throw toStorageError(err, `reading ${key}`);
     }
   }
 

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * Blob storage for media: the filesystem under DATA_DIR/media (embedded) or S3/MinIO
  * (production). Keys are made by the server (`media/<uuid>/<variant>`); nothing a user sends
@@ -26,6 +28,8 @@ export interface BlobStorage {
   /** Removes the keys; a key that is not there is not an error. */
   delete(keys: readonly string[]): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** The object's bytes as a stream (never read whole into memory); null when the key is not there. */
+  read(key: string): Promise<Readable | null>;
   /** Every object whose key starts with `prefix`, in pages, without loading all keys at once. */
   list(prefix: string): AsyncIterable<StoredObjectInfo>;
   /** An absolute URL that serves the object until it expires; tampering with it makes it useless. */
