@@ -143,6 +143,8 @@ export const af: Record<MessageKey, string> = {
   'validation.attribute_not_a_value': 'moet een wees van: {values}',
 
   // moderation (modules/moderation)
+  'error.redacted_text_locked.detail':
+    "'n Moderator het hierdie verslag geredigeer, dus kan die melder nie meer die titel en beskrywing verander nie.",
   'error.pending_approval.detail': "Hierdie verslag wag vir 'n moderator: keur dit eerder goed of wys dit af.",
   'error.not_pending.detail': 'Hierdie verslag wag nie op goedkeuring nie.',
   'error.user_not_found.detail': 'Geen gebruiker {id} nie.',
@@ -153,4 +155,10 @@ export const af: Record<MessageKey, string> = {
   'error.export_link_invalid.detail': "Hierdie aflaaiskakel het verval of is reeds gebruik; vra 'n nuwe uitvoer aan.",
   'validation.terms_required': 'moet aanvaar word om te registreer',
   'validation.terms_outdated': 'is nie die huidige weergawe van die bepalings nie ({current})',
+  // rekeninge en rolle (admin)
+  'validation.role_needs_community': "het 'n gemeenskap nodig vir moderator en responder",
+  'validation.role_admin_community': 'moet weggelaat word vir admin (admins tree oral op)',
+  'validation.community_missing': "is nie 'n bekende gemeenskap nie",
+  'error.own_admin_role.detail': "Jy kan nie jou eie admin-rol wegneem nie; vra 'n ander admin.",
+  'error.open311_key_not_found.detail': 'Geen Open311-sleutel {id} nie.',
 };

@@ -140,6 +140,8 @@ export const en = {
   'validation.attribute_not_a_value': 'must be one of: {values}',
 
   // moderation (modules/moderation)
+  'error.redacted_text_locked.detail':
+    'A moderator has redacted this report, so its title and description can no longer be changed by its reporter.',
   'error.pending_approval.detail': 'This report is waiting for a moderator: approve or reject it instead.',
   'error.not_pending.detail': 'This report is not waiting for approval.',
   'error.user_not_found.detail': 'No user {id}.',
@@ -150,6 +152,12 @@ export const en = {
   'error.export_link_invalid.detail': 'This download link has expired or was used already; ask for a new export.',
   'validation.terms_required': 'must be accepted to register',
   'validation.terms_outdated': 'is not the current version of the terms ({current})',
+  // accounts and roles (admin)
+  'validation.role_needs_community': 'needs a community for moderator and responder',
+  'validation.role_admin_community': 'must be left out for admin (admins act everywhere)',
+  'validation.community_missing': 'is not a known community',
+  'error.own_admin_role.detail': 'You cannot take away your own admin role; ask another admin.',
+  'error.open311_key_not_found.detail': 'No Open311 key {id}.',
 } as const;
 
 export type MessageKey = keyof typeof en;

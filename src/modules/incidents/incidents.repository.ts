@@ -535,3 +535,12 @@ function buildListQuery(f: ListFilter, tieAt?: number): { text: string; values: 
     LIMIT ${param(f.limit)}`;
   return { text, values };
 }
+
+/** Whether a moderator has redacted the incident's title or description (its timeline says so). */
+export async function wasRedacted(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ redacted: boolean }>({
+    text: `SELECT EXISTS (SELECT 1 FROM incident_events WHERE incident_id = $1 AND type = 'redacted') AS redacted`,
+    values: [id],
+  });
+  return rows[0]?.redacted === true;
+}

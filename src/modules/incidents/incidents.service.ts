@@ -466,6 +466,11 @@ export async function applyChange(
     throw refusal(ctx.actor);
   if (wantsTriage && !policy.canTriage(ctx.actor, facts(current))) throw refusal(ctx.actor);
   if (patch.hidden !== undefined && !policy.canHide(ctx.actor, facts(current))) throw refusal(ctx.actor);
+  // a moderator's redaction stands: the reporter may not write the removed words back
+  const rewritesText = patch.title !== undefined || patch.description !== undefined;
+  if (rewritesText && !policy.canTriage(ctx.actor, facts(current)) && (await repo.wasRedacted(tx, current.id))) {
+    throw new AppError('conflict', 'error.redacted_text_locked.detail');
+  }
   // a report held by pre-moderation is published by approving it (moderation module), not by showing it
   if (patch.hidden === false && current.hidden && current.pending_approval) {
     throw new AppError('conflict', 'error.pending_approval.detail');

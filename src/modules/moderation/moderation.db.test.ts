@@ -361,6 +361,27 @@ describe('redaction', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it('stands: the reporter cannot write the removed words back, staff still can edit', async () => {
+    const current = json(await get(`/incidents/${incident.id}`, await reporter()));
+    expect(current.status).toBe('reported');
+    const rewrite = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${incident.id}`,
+      headers: { ...(await reporter()), 'content-type': 'application/json' },
+      payload: { title: SECRET_TITLE },
+    });
+    expect(rewrite.statusCode, rewrite.body).toBe(409);
+    expect(json(rewrite).detail).toContain('redacted');
+    expect(json(await get(`/incidents/${incident.id}`)).title).toBe('Pothole [phone number removed]');
+    const triage = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${incident.id}`,
+      headers: { ...(await moderator()), 'content-type': 'application/json' },
+      payload: { priority: 'high' },
+    });
+    expect(triage.statusCode, triage.body).toBe(200);
+  });
+
   it('is on the history with its reason', async () => {
     const items = json(await history(await moderator(), `?incidentId=${incident.id}`)).items as HistoryItem[];
     expect(items.map((i) => [i.action, i.reason])).toEqual([
