@@ -31,4 +31,13 @@ describe('abuse limits in the app', () => {
     expect(statuses.slice(0, 5).every((s) => s !== 429)).toBe(true);
     expect(statuses[5]).toBe(429);
   });
+
+  it('limits exports of whole data sets: the 11th try within the hour is refused', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      statuses.push((await h.current.app.inject({ url: '/api/v1/incidents/export?format=csv' })).statusCode);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses[10]).toBe(429);
+  });
 });

@@ -15,6 +15,7 @@ export async function exportRoutes(fastify: FastifyInstance, deps: { db: Databas
   app.get(
     '/incidents/export',
     {
+      config: { rateLimitClass: 'export' },
       schema: {
         tags: ['incidents'],
         summary: 'Export the incidents that match the list filters, as CSV or GeoJSON (staff; streamed)',

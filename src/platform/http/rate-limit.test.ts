@@ -11,6 +11,7 @@ import { clientAddress, registerRateLimits, type RateLimitPolicy, type RateLimit
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const SMALL: RateLimitPolicy = {
+  export: [{ by: 'account', max: 2, windowSeconds: 3600 }],
   login: [
     { by: 'email', max: 3, windowSeconds: 60 },
     { by: 'ip', max: 5, windowSeconds: 60 },

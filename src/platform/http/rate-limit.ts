@@ -20,7 +20,7 @@ import { AppError } from './errors.js';
  * up to twice the limit across a window boundary, does not matter for abuse limits this coarse.
  */
 
-export type RateLimitClass = 'login' | 'create' | 'write' | 'read' | 'open311';
+export type RateLimitClass = 'login' | 'create' | 'write' | 'read' | 'open311' | 'export';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -64,6 +64,11 @@ export const DEFAULT_LIMITS: RateLimitPolicy = {
   open311: [
     { by: 'apiKey', max: 1_000, windowSeconds: 60 * 60 },
     { by: 'ip', max: 600, windowSeconds: 60 },
+  ],
+  // whole data sets (staff exports, a person's own data): heavy on the database, rarely needed
+  export: [
+    { by: 'account', max: 10, windowSeconds: 60 * 60 },
+    { by: 'ip', signedOutOnly: true, max: 10, windowSeconds: 60 * 60 },
   ],
   // generous: a map client pans and zooms in bursts
   read: [
@@ -196,13 +201,7 @@ class Counters {
 
 export function registerRateLimits(app: FastifyInstance, options: RateLimitOptions): RateLimits {
   if (!options.enabled) return { backend: () => 'off' };
-  const policy: RateLimitPolicy = {
-    login: options.limits?.login ?? DEFAULT_LIMITS.login,
-    create: options.limits?.create ?? DEFAULT_LIMITS.create,
-    write: options.limits?.write ?? DEFAULT_LIMITS.write,
-    read: options.limits?.read ?? DEFAULT_LIMITS.read,
-    open311: options.limits?.open311 ?? DEFAULT_LIMITS.open311,
-  };
+  const policy: RateLimitPolicy = { ...DEFAULT_LIMITS, ...options.limits };
   const prefix = options.redisPrefix ?? 'bw:rl:';
   const memory = new MemoryCounters();
   const redis = options.redisUrl ? connectRedis(options.redisUrl, options) : null;
