@@ -8,7 +8,17 @@ import type { InjectOptions } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { ADMIN, as, FAST_REALTIME, json, RESIDENT_2, useTestApp } from '../../../test/helpers/app.js';
+import { Redis } from 'ioredis';
+import {
+  ADMIN,
+  as,
+  FAST_REALTIME,
+  json,
+  RESIDENT_2,
+  testBus,
+  testConfig,
+  useTestApp,
+} from '../../../test/helpers/app.js';
 import { buildApp } from '../../app.js';
 import { backend } from '../../../test/helpers/database.js';
 import { multipart } from '../../../test/helpers/media.js';
@@ -455,6 +465,74 @@ describe('erasure on a cluster', () => {
         .toBe(401);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('erasure with Redis', () => {
+  it('leaves nothing of the person in Redis: no key or value holds their email, name or phone', async () => {
+    // a node as production runs it: Redis for the bus and the abuse counters (which count by email)
+    const config = testConfig({ DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:6379', RATE_LIMITS: 'on' });
+    const bus = testBus(config);
+    const node = await buildApp({ config, db: h.current.t.db, storage: h.current.storage, bus });
+    await node.ready();
+    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const who = { email: 'redis.quillfeather@example.org', name: 'Redisa Quillfeather', phone: '083 444 0177' };
+    try {
+      const reg = await node.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: { email: who.email, password: PASSWORD, displayName: who.name },
+      });
+      expect(reg.statusCode, reg.body).toBe(201);
+      const token = json(reg).accessToken as string;
+      // a wrong password is counted per email in Redis
+      const wrong = { email: who.email, password: 'not the password at all' };
+      expect((await node.inject({ method: 'POST', url: '/api/v1/auth/login', payload: wrong })).statusCode).toBe(401);
+      const created = await node.inject({
+        method: 'POST',
+        url: '/api/v1/incidents',
+        headers: bearer(token),
+        payload: {
+          title: 'Burst pipe on the corner',
+          description: `Call ${who.name} on ${who.phone}`,
+          categoryId: await categoryId('water-leak'),
+          location: { type: 'Point', coordinates: [28.061, -26.191] },
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const erased = await node.inject({
+        method: 'DELETE',
+        url: '/api/v1/me',
+        headers: bearer(token),
+        payload: { password: PASSWORD },
+      });
+      expect(erased.statusCode, erased.body).toBe(200);
+
+      await redis.connect();
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      // the counters are there (so the scan looks where the data would be) …
+      expect(keys.some((k) => k.startsWith('bw:rl:login'))).toBe(true);
+      const needles = [who.email, who.email.split('@')[0]!, who.name, who.phone].map((n) => n.toLowerCase());
+      const hits: string[] = [];
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const value = type === 'string' ? ((await redis.get(key)) ?? '') : '';
+        const text = `${key} ${value}`.toLowerCase();
+        for (const needle of needles) if (text.includes(needle)) hits.push(`${needle} in ${key}`);
+      }
+      // … and none of them names the person
+      expect(hits).toEqual([]);
+    } finally {
+      redis.disconnect();
+      await node.close();
+      await bus.close();
     }
   });
 });
