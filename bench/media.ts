@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { rssMb, startServer } from './serve.js';
+import { benchServerEnv, rssMb, startServer } from './serve.js';
 import S3rver from 's3rver';
 
 const { values } = parseArgs({
@@ -37,19 +37,13 @@ const CLK_TCK = 100;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-bench-media-'));
 
 async function main(): Promise<void> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn',
+  const env = benchServerEnv({
     DATA_DIR: path.join(work, 'data'),
-    RATE_LIMITS: 'off',
     MEDIA_DAILY_QUOTA_FILES: '100000',
     MEDIA_DAILY_QUOTA_MB: '1000000',
-    PORT: '0',
     // glibc's allocator tuning reaches the server when set (see bench/README.md)
     ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
-  };
+  });
   let s3: S3rver | null = null;
   if (values.postgres) env.DATABASE_URL = values.postgres;
   if (values.s3) {

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { ROOT, rssMb, startServer } from './serve.js';
+import { benchServerEnv, ROOT, rssMb, startServer } from './serve.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,16 +35,10 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-bench-rt-'));
 const ADMIN = { email: 'rt-bench-admin@example.invalid', password: randomBytes(12).toString('hex') };
 
 async function main(): Promise<void> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn',
+  const env = benchServerEnv({
     DATA_DIR: path.join(work, 'data'),
-    RATE_LIMITS: 'off',
-    PORT: '0',
     ...(values.postgres ? { DATABASE_URL: values.postgres } : {}),
-  };
+  });
   const created = spawnSync(
     process.execPath,
     [

@@ -1,10 +1,27 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the benchmarks that start their own server share: the server process and its memory. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The environment of a benchmark's server: production mode with a fresh signing key, quiet logs,
+ * no abuse limits (one client makes every request), a free port; `extra` adds or overrides.
+ */
+export function benchServerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    RATE_LIMITS: 'off',
+    PORT: '0',
+    ...extra,
+  };
+}
 
 /**
  * `serve` as its own process (`node --import tsx`, so the pid is the server itself), resolved with

@@ -13,10 +13,9 @@
  * few communities first, or every incident lies outside any (see bench/README.md).
  * Without DATABASE_URL it runs on the embedded database in DATA_DIR.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startServer } from './serve.js';
+import { benchServerEnv, startServer } from './serve.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,14 +30,7 @@ const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 
 async function main(): Promise<void> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn',
-    RATE_LIMITS: 'off',
-    PORT: '0',
-  };
+  const env = benchServerEnv();
   if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
   else env.DATA_DIR = process.env.DATA_DIR ?? './data';
   const server = await startServer(env);

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
 import type { BlobStorage } from '../../platform/storage/storage.js';
 import type { Bus } from '../../platform/bus/bus.js';
+import { withTimeout } from '../../platform/timeout.js';
 
 export interface HealthDeps {
   db: Database;
@@ -58,14 +59,4 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
       return { status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', checks };
     },
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

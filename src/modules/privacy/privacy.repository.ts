@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
+import type { AuditRow } from '../audit/audit.repository.js';
 import { banListTargetId } from '../accounts/ban-list.js';
 import { BLUR_CELL_DEG } from '../incidents/incidents.presenter.js';
 
@@ -213,18 +214,7 @@ export async function listUploadLedger(db: Queryable, userId: string) {
 
 /** Audit entries the person made or that are about their account. */
 export async function listAuditAbout(db: Queryable, userId: string) {
-  const { rows } = await db.query<{
-    id: string;
-    action: string;
-    entity_type: string;
-    entity_id: string;
-    data: unknown;
-    before: unknown;
-    after: unknown;
-    request_id: string | null;
-    ip: string | null;
-    created_at: Date;
-  }>({
+  const { rows } = await db.query<Omit<AuditRow, 'seq' | 'actor_id' | 'hash' | 'created_at'> & { created_at: Date }>({
     text: `SELECT id::text, action, entity_type, entity_id, data, before, after, request_id, ip, created_at
            FROM audit_log
            WHERE actor_id = $1 OR (entity_type = 'user' AND entity_id = $1::text)

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { processRegistry } from './process.js';
+import { withTimeout } from '../timeout.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -255,16 +256,6 @@ export async function startMetricsServer(
         server.close(() => resolve());
       }),
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 declare module 'fastify' {
