@@ -477,7 +477,9 @@ describe('erasure with Redis', () => {
     const node = await buildApp({ config, db: h.current.t.db, storage: h.current.storage, bus });
     await node.ready();
     const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    const who = { email: 'redis.quillfeather@example.org', name: 'Redisa Quillfeather', phone: '083 444 0177' };
+    // unique per run: Redis outlives test runs, and this run must find only what it wrote itself
+    const tag = randomBytes(3).toString('hex');
+    const who = { email: `redis.quill${tag}@example.org`, name: `Redisa Quill${tag}`, phone: '083 444 0177' };
     try {
       const reg = await node.inject({
         method: 'POST',
