@@ -472,29 +472,39 @@ describe('erasure on a cluster', () => {
 describe('erasure with Redis', () => {
   it('leaves nothing of the person in Redis: no key or value holds their email, name or phone', async () => {
     // a node as production runs it: Redis for the bus and the abuse counters (which count by email)
-    const config = testConfig({ DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:6379', RATE_LIMITS: 'on' });
+    const config = testConfig({
+      DATA_DIR: dataDir,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      RATE_LIMITS: 'on',
+      TRUST_PROXY: 'loopback',
+    });
     const bus = testBus(config);
     const node = await buildApp({ config, db: h.current.t.db, storage: h.current.storage, bus });
     await node.ready();
     const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     // unique per run: Redis outlives test runs, and this run must find only what it wrote itself
     const tag = randomBytes(3).toString('hex');
+    // and its own client address (through the trusted proxy): per-address counters outlive runs too
+    const client = { 'x-forwarded-for': `2001:db8::${tag.slice(0, 4)}:${tag.slice(4)}` };
     const who = { email: `redis.quill${tag}@example.org`, name: `Redisa Quill${tag}`, phone: '083 444 0177' };
     try {
       const reg = await node.inject({
         method: 'POST',
         url: '/api/v1/auth/register',
+        headers: client,
         payload: { email: who.email, password: PASSWORD, displayName: who.name },
       });
       expect(reg.statusCode, reg.body).toBe(201);
       const token = json(reg).accessToken as string;
       // a wrong password is counted per email in Redis
       const wrong = { email: who.email, password: 'not the password at all' };
-      expect((await node.inject({ method: 'POST', url: '/api/v1/auth/login', payload: wrong })).statusCode).toBe(401);
+      expect(
+        (await node.inject({ method: 'POST', url: '/api/v1/auth/login', headers: client, payload: wrong })).statusCode,
+      ).toBe(401);
       const created = await node.inject({
         method: 'POST',
         url: '/api/v1/incidents',
-        headers: bearer(token),
+        headers: { ...client, ...bearer(token) },
         payload: {
           title: 'Burst pipe on the corner',
           description: `Call ${who.name} on ${who.phone}`,
@@ -506,7 +516,7 @@ describe('erasure with Redis', () => {
       const erased = await node.inject({
         method: 'DELETE',
         url: '/api/v1/me',
-        headers: bearer(token),
+        headers: { ...client, ...bearer(token) },
         payload: { password: PASSWORD },
       });
       expect(erased.statusCode, erased.body).toBe(200);
