@@ -485,7 +485,8 @@ describe('erasure with Redis', () => {
     // unique per run: Redis outlives test runs, and this run must find only what it wrote itself
     const tag = randomBytes(3).toString('hex');
     // and its own client address (through the trusted proxy): per-address counters outlive runs too
-    const client = { 'x-forwarded-for': `2001:db8::${tag.slice(0, 4)}:${tag.slice(4)}` };
+    // (IPv6 is counted per /64, so the tag goes in the prefix)
+    const client = { 'x-forwarded-for': `2001:db8:${tag.slice(0, 4)}:${tag.slice(4)}::1` };
     const who = { email: `redis.quill${tag}@example.org`, name: `Redisa Quill${tag}`, phone: '083 444 0177' };
     try {
       const reg = await node.inject({
@@ -498,9 +499,8 @@ describe('erasure with Redis', () => {
       const token = json(reg).accessToken as string;
       // a wrong password is counted per email in Redis
       const wrong = { email: who.email, password: 'not the password at all' };
-      expect(
-        (await node.inject({ method: 'POST', url: '/api/v1/auth/login', headers: client, payload: wrong })).statusCode,
-      ).toBe(401);
+      const refused = await node.inject({ method: 'POST', url: '/api/v1/auth/login', headers: client, payload: wrong });
+      expect(refused.statusCode, JSON.stringify(refused.headers)).toBe(401);
       const created = await node.inject({
         method: 'POST',
         url: '/api/v1/incidents',
