@@ -283,6 +283,29 @@ describe('the privacy canary', () => {
     seen.push({ channel: 'websocket (incident)', text: JSON.stringify(late.messages) });
   });
 
+  it('the RSS and Atom feeds show none of it', async () => {
+    const slugs = (json(await inject({ url: '/api/v1/categories' })).items as Array<{ id: string; slug: string }>)
+      .filter((c) => c.id === CRIME || c.id === POTHOLE)
+      .map((c) => c.slug);
+    expect(slugs).toHaveLength(2);
+    for (const format of ['rss', 'atom']) {
+      const urls = [
+        `/feeds/incidents.${format}`,
+        `/feeds/communities/${COMMUNITY}.${format}`,
+        ...slugs.map((slug) => `/feeds/categories/${slug}.${format}`),
+        `/feeds/area.${format}?near=28.0,-26.17&radius=5000`,
+        `/feeds/area.${format}?bbox=27.99,-26.19,28.02,-26.16`,
+      ];
+      for (const url of urls) {
+        const res = record(`feed ${url}`, await inject({ url }));
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+        // the canary reports are really in it (by reference), so their absence below means something
+        if (url.includes('/communities/'))
+          for (const ref of [refs.sensitive, refs.anonymous, refs.both]) expect(res.body).toContain(ref);
+      }
+    }
+  });
+
   it('error bodies do not echo personal data back', async () => {
     record(
       'register an email in use',
