@@ -24,6 +24,7 @@ describe('config', () => {
       S3_ACCESS_KEY: 'a',
       S3_SECRET_KEY: 'b',
       RATE_LIMITS: 'off',
+      ...VAPID,
     });
     expect(config.db).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/buurtwag', poolSize: 4 });
     expect(config.redis).toEqual({ url: 'redis://redis:6379' });
@@ -76,6 +77,34 @@ describe('config', () => {
   it('requires a long enough JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwtSecret).toBe('x'.repeat(40));
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), ...VAPID }).jwtSecret).toBe('x'.repeat(40));
+  });
+
+  it('requires VAPID keys in production (every node must push with the same ones)', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
+    expect(() => loadConfig(production)).toThrow(/VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are required/);
+    expect(loadConfig({ ...production, ...VAPID }).notifications.vapid?.publicKey).toBe(VAPID.VAPID_PUBLIC_KEY);
+    // elsewhere they are made once and kept in DATA_DIR
+    expect(loadConfig({}).notifications.vapid).toBeNull();
+  });
+
+  it('reads the emergency escalation settings; a webhook needs its secret', () => {
+    expect(loadConfig({}).emergency).toEqual({ escalationMinutes: 5, webhook: null });
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const config = loadConfig({
+      EMERGENCY_ESCALATION_MINUTES: '2',
+      EMERGENCY_WEBHOOK_URL: 'https://ems.example.org/hook',
+      EMERGENCY_WEBHOOK_SECRET: secret,
+    });
+    expect(config.emergency).toEqual({
+      escalationMinutes: 2,
+      webhook: { url: 'https://ems.example.org/hook', secret },
+    });
+    expect(() => loadConfig({ EMERGENCY_WEBHOOK_URL: 'https://ems.example.org/hook' })).toThrow(
+      /EMERGENCY_WEBHOOK_SECRET/,
+    );
+    expect(() => loadConfig({ EMERGENCY_ESCALATION_MINUTES: '0' })).toThrow(/EMERGENCY_ESCALATION_MINUTES/);
   });
 });
+
+const VAPID = { VAPID_PUBLIC_KEY: 'BPublicKey_base64url-1', VAPID_PRIVATE_KEY: 'privateKey_base64url-1' };
