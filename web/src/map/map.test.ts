@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { clusterPoints } from './cluster';
-import { DEFAULT_FILTERS, inBounds, matchesFilters, normalizeReference, viewQuery, VIEW_LIMIT } from './query';
+import {
+  clusterQuery,
+  DEFAULT_FILTERS,
+  inBounds,
+  matchesFilters,
+  normalizeReference,
+  viewQuery,
+  VIEW_LIMIT,
+} from './query';
 
 describe('clusterPoints', () => {
   it('groups points within one cell and keeps far ones apart', () => {
@@ -65,5 +73,18 @@ describe('normalizeReference', () => {
     expect(normalizeReference(' BW 7K3Q 9D2M ')).toBe('BW-7K3Q9D2M');
     expect(normalizeReference('7K3Q9D2M')).toBe('BW-7K3Q9D2M');
     expect(normalizeReference('pothole!')).toBeNull();
+  });
+});
+
+describe('clusterQuery', () => {
+  const bounds = { west: 27.71234567, south: -26.4, east: 28.4, north: -25.9 };
+  it('asks for the box at the map’s zoom with the filters, and no limit', () => {
+    const q = clusterQuery(bounds, { statuses: ['reported'], category: 'pothole', sinceDays: 0 }, 10.4, 0);
+    expect(q).toEqual({ bbox: '27.7123,-26.4,28.4,-25.9', zoom: 10, status: 'reported', category: 'pothole' });
+  });
+  it('rounds `since` down to the hour, so the URL (and its cached answer) holds for an hour', () => {
+    const at = (iso: string) => clusterQuery(bounds, { ...DEFAULT_FILTERS, sinceDays: 7 }, 12, Date.parse(iso)).since;
+    expect(at('2026-11-30T10:05:00Z')).toBe('2026-11-23T10:00:00.000Z');
+    expect(at('2026-11-30T10:59:59Z')).toBe('2026-11-23T10:00:00.000Z');
   });
 });

@@ -41,6 +41,30 @@ export function viewQuery(bounds: Bounds, filters: Filters, now: number) {
   };
 }
 
+/**
+ * Up to this zoom the map shows the server's clusters (GET /incidents/clusters: counts over every
+ * incident in view, from a rollup of ~2 km cells); closer in, from the default view (zoom 14) on,
+ * the view's own pins (at most VIEW_LIMIT), which live updates keep current.
+ */
+export const CLUSTER_MAX_ZOOM = 13;
+
+/**
+ * The query for the clusters of a view. `since` is rounded down to the hour, so the URL stays
+ * the same for an hour and the server's (and nginx's) cached answer can be reused.
+ */
+export function clusterQuery(bounds: Bounds, filters: Filters, zoom: number, now: number) {
+  const { bbox, status, category } = viewQuery(bounds, filters, now);
+  const hour = 3_600_000;
+  const since = filters.sinceDays > 0 ? Math.floor((now - filters.sinceDays * 86_400_000) / hour) * hour : null;
+  return {
+    bbox,
+    zoom: Math.max(0, Math.min(22, Math.round(zoom))),
+    ...(status ? { status } : {}),
+    ...(category ? { category } : {}),
+    ...(since !== null ? { since: new Date(since).toISOString() } : {}),
+  };
+}
+
 /** Whether a point lies in the box (a live arrival outside the view is not added to the list). */
 export function inBounds(bounds: Bounds, [lon, lat]: readonly number[]): boolean {
   return lon! >= bounds.west && lon! <= bounds.east && lat! >= bounds.south && lat! <= bounds.north;

@@ -5,6 +5,8 @@ import { useI18n } from '../i18n/I18nProvider';
 import { clusterPoints } from '../map/cluster';
 import { clusterIcon, createMap, L, pinIcon, saveView } from '../map/leaflet';
 import {
+  CLUSTER_MAX_ZOOM,
+  clusterQuery,
   DEFAULT_FILTERS,
   inBounds,
   matchesFilters,
@@ -25,12 +27,23 @@ function toBounds(b: L.LatLngBounds): Bounds {
   return { west: b.getWest(), south: b.getSouth(), east: b.getEast(), north: b.getNorth() };
 }
 
+/** One of the server's clusters (GET /incidents/clusters), as the map draws it. */
+interface ServerCluster {
+  coordinates: number[];
+  count: number;
+  bounds: number[];
+  incident?: { id: string; reference: string; status: string };
+}
+
 export default function MapPage() {
   const { t, lang, date } = useI18n();
   const categories = useCategories();
   const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
   const [bounds, setBounds] = useState<Bounds | null>(null);
   const [items, setItems] = useState<Incident[]>([]);
+  const [zoom, setZoom] = useState<number | null>(null);
+  // null: this zoom shows the view's own pins
+  const [clusters, setClusters] = useState<ServerCluster[] | null>(null);
   const [more, setMore] = useState(false);
   const [failed, setFailed] = useState(false);
   const [announcement, setAnnouncement] = useState('');
@@ -45,6 +58,7 @@ export default function MapPage() {
     const update = () => {
       saveView(map);
       setBounds(toBounds(map.getBounds()));
+      setZoom(map.getZoom());
     };
     map.on('moveend', update);
     update();
@@ -79,6 +93,35 @@ export default function MapPage() {
     };
   }, [query, lang]);
 
+  // low zoom: the server counts every incident in view, where a page of pins would show a sample
+  const clustersQuery = useMemo(
+    () =>
+      bounds && zoom !== null && zoom <= CLUSTER_MAX_ZOOM ? clusterQuery(bounds, filters, zoom, Date.now()) : null,
+    [bounds, zoom, filters],
+  );
+  useEffect(() => {
+    if (!clustersQuery) {
+      setClusters(null);
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      api
+        .GET('/api/v1/incidents/clusters', { params: { query: clustersQuery }, signal: controller.signal })
+        .then(({ data }) => {
+          if (!data) throw new Error('clusters');
+          setClusters(data.items);
+        })
+        .catch(() => {
+          if (!controller.signal.aborted) setFailed(true);
+        });
+    }, 150);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [clustersQuery]);
+
   // live: new and changed reports in this view arrive without a reload
   const bbox = query?.bbox;
   useEffect(() => {
@@ -101,6 +144,41 @@ export default function MapPage() {
     const layer = layerRef.current;
     if (!map || !layer) return;
     layer.clearLayers();
+    if (clusters) {
+      for (const cluster of clusters) {
+        const [lon, lat] = cluster.coordinates as [number, number];
+        const single = cluster.count === 1 ? cluster.incident : undefined;
+        if (single) {
+          const status = single.status as IncidentStatus;
+          L.marker([lat, lon], {
+            icon: pinIcon(STATUS_COLORS[status] ?? STATUS_COLORS.reported),
+            title: t('map.pin', { title: single.reference, status: t(`status.${status}`) }),
+            keyboard: true,
+          })
+            .on('click', () => navigate(`/incidents/${single.reference}`))
+            .addTo(layer);
+          continue;
+        }
+        const [west, south, east, north] = cluster.bounds as [number, number, number, number];
+        L.marker([lat, lon], {
+          icon: clusterIcon(cluster.count),
+          title: t('map.cluster', { count: cluster.count }),
+          keyboard: true,
+        })
+          .on('click', () =>
+            // into the cluster's cell, at least two levels closer
+            map.fitBounds(
+              [
+                [south, west],
+                [north, east],
+              ],
+              { maxZoom: Math.max(map.getZoom() + 2, CLUSTER_MAX_ZOOM + 1) },
+            ),
+          )
+          .addTo(layer);
+      }
+      return;
+    }
     const points = items.map((item) => {
       const [lon, lat] = item.location.coordinates as [number, number];
       const p = map.latLngToLayerPoint([lat, lon]);
@@ -125,7 +203,7 @@ export default function MapPage() {
           .addTo(layer);
       }
     }
-  }, [items, bounds, t]);
+  }, [items, clusters, bounds, t]);
 
   return (
     <div className="map-page">
