@@ -161,3 +161,70 @@ export async function revokeAllForUser(tx: Queryable, userId: string): Promise<v
     values: [userId],
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Admin: the list of accounts
+
+export interface AdminUserRow {
+  id: string;
+  email: string | null;
+  display_name: string;
+  locale: string;
+  banned_at: Date | null;
+  created_at: Date;
+  roles: Array<{ role: RoleGrant['role']; community_id: string | null }>;
+  total: number;
+}
+
+/** Accounts matching a part of the email or name (and holding `role`), newest first, with the count of all matches. */
+export async function listUsers(
+  db: Queryable,
+  filter: { q: string | null; role: RoleGrant['role'] | null; limit: number; offset: number },
+): Promise<AdminUserRow[]> {
+  const { rows } = await db.query<AdminUserRow>({
+    name: 'users.adminList',
+    text: `SELECT u.id, u.email, u.display_name, u.locale, u.banned_at, u.created_at,
+                  coalesce((SELECT json_agg(json_build_object('role', r.role, 'community_id', r.community_id)
+                                            ORDER BY r.role, r.community_id)
+                            FROM user_roles r WHERE r.user_id = u.id), '[]'::json) AS roles,
+                  (count(*) OVER ())::int AS total
+           FROM users u
+           WHERE ($1::text IS NULL OR strpos(lower(coalesce(u.email, '') || ' ' || u.display_name), lower($1)) > 0)
+             AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $2))
+           ORDER BY u.created_at DESC, u.id
+           LIMIT $3 OFFSET $4`,
+    values: [filter.q, filter.role, filter.limit, filter.offset],
+  });
+  return rows;
+}
+
+export async function countUsers(
+  db: Queryable,
+  filter: { q: string | null; role: RoleGrant['role'] | null },
+): Promise<number> {
+  const { rows } = await db.query<{ n: number }>({
+    text: `SELECT count(*)::int AS n FROM users u
+           WHERE ($1::text IS NULL OR strpos(lower(coalesce(u.email, '') || ' ' || u.display_name), lower($1)) > 0)
+             AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $2))`,
+    values: [filter.q, filter.role],
+  });
+  return rows[0]!.n;
+}
+
+export async function setProfile(
+  tx: Queryable,
+  userId: string,
+  change: { locale?: 'en' | 'af'; displayName?: string },
+): Promise<UserRow | null> {
+  const { rows } = await tx.query<UserRow>({
+    text: `UPDATE users SET locale = coalesce($2, locale), display_name = coalesce($3, display_name), updated_at = now()
+           WHERE id = $1 RETURNING ${USER}`,
+    values: [userId, change.locale ?? null, change.displayName ?? null],
+  });
+  return rows[0] ?? null;
+}
+
+export async function communityExists(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query({ text: 'SELECT 1 FROM communities WHERE id = $1', values: [id] });
+  return rows.length > 0;
+}

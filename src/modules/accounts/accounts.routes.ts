@@ -3,7 +3,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Problem } from '../../platform/http/problem.schema.js';
 import * as service from './accounts.service.js';
-import { Login, Me, PasswordChange, RefreshBody, Register, Session } from './accounts.schemas.js';
+import {
+  AdminUser,
+  AdminUserList,
+  AdminUserParams,
+  AdminUserQuery,
+  Login,
+  Me,
+  MePatch,
+  PasswordChange,
+  RefreshBody,
+  Register,
+  RoleChange,
+  Session,
+} from './accounts.schemas.js';
 
 const security = (request: FastifyRequest): service.SecurityContext => ({ requestId: request.id, ip: request.ip });
 
@@ -75,6 +88,20 @@ export async function accountRoutes(fastify: FastifyInstance, deps: service.Acco
     async (request) => service.getMe(deps, request.actor.userId),
   );
 
+  app.patch(
+    '/me',
+    {
+      config: { rateLimitClass: 'write' },
+      schema: {
+        tags,
+        summary: "Change the signed-in user's language (kept per account) or display name",
+        body: MePatch,
+        response: { 200: Me, 400: Problem, 401: Problem },
+      },
+    },
+    async (request) => service.updateMe(deps, request.actor.userId, request.body, security(request)),
+  );
+
   app.post(
     '/me/password',
     {
@@ -89,5 +116,58 @@ export async function accountRoutes(fastify: FastifyInstance, deps: service.Acco
       await service.changePassword(deps, request.actor.userId, request.body, security(request));
       return reply.status(204).send(null);
     },
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Admin: accounts and roles
+
+  const admin = ['admin'];
+  const refusals = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+
+  app.get(
+    '/admin/users',
+    {
+      schema: {
+        tags: admin,
+        summary: 'Accounts, newest first, found by part of the email or name, or by role (admin)',
+        querystring: AdminUserQuery,
+        response: { 200: AdminUserList, 400: Problem, 401: Problem, 403: Problem },
+      },
+    },
+    async (request) => service.listUsers(deps.db, request.actor, request.query),
+  );
+
+  app.post(
+    '/admin/users/:id/roles',
+    {
+      config: { rateLimitClass: 'write' },
+      schema: {
+        tags: admin,
+        summary:
+          'Grant a role: moderator or responder of a community, or admin (admin); granting it twice changes nothing',
+        description: "The user's access tokens end, so the new role applies at once.",
+        params: AdminUserParams,
+        body: RoleChange,
+        response: { 200: AdminUser, ...refusals },
+      },
+    },
+    async (request) =>
+      service.changeRole(deps, request.actor, request.params.id, 'grant', request.body, security(request)),
+  );
+
+  app.post(
+    '/admin/users/:id/roles/revoke',
+    {
+      config: { rateLimitClass: 'write' },
+      schema: {
+        tags: admin,
+        summary: 'Take a role away (admin); an admin cannot take away their own admin role (409)',
+        params: AdminUserParams,
+        body: RoleChange,
+        response: { 200: AdminUser, ...refusals, 409: Problem },
+      },
+    },
+    async (request) =>
+      service.changeRole(deps, request.actor, request.params.id, 'revoke', request.body, security(request)),
   );
 }

@@ -1,14 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { banListTargetId, normalizeBanValue } from './ban-list.js';
 import type { Database, Queryable } from '../../platform/db/database.js';
-import { AppError, invalidField } from '../../platform/http/errors.js';
+import { AppError, invalidField, notFound } from '../../platform/http/errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
-import type { RoleGrant } from '../identity/actor.js';
+import { refusal, type Actor, type RoleGrant } from '../identity/actor.js';
 import type { UserStateCache } from '../identity/user-state-cache.js';
 import * as repo from './accounts.repository.js';
 import { insertConsent } from '../privacy/privacy.repository.js';
 import { checkRegistrationTerms } from '../privacy/privacy.service.js';
-import type { Login, Me, Register, Session } from './accounts.schemas.js';
+import type {
+  AdminUser,
+  AdminUserList,
+  AdminUserQuery,
+  Login,
+  Me,
+  MePatch,
+  Register,
+  RoleChange,
+  Session,
+} from './accounts.schemas.js';
+import { canManageAccounts } from './accounts.policy.js';
 import { checkPassword, decoyHash, hashPassword, verifyPassword, type PasswordProblem } from './passwords.js';
 import { AccessTokens, hashRefreshToken, newRefreshToken, REFRESH_TOKEN_DAYS } from './tokens.js';
 
@@ -232,6 +243,134 @@ export async function changePassword(
     });
   });
   deps.userState.forget(userId);
+}
+
+/** The signed-in user's own settings: the language (kept per account, used after each sign-in) and name. */
+export async function updateMe(
+  deps: AccountsDeps,
+  userId: string | null,
+  change: MePatch,
+  ctx: SecurityContext,
+): Promise<Me> {
+  if (!userId) throw new AppError('unauthorized', 'error.unauthorized.detail');
+  const displayName = change.displayName?.trim();
+  if (change.displayName !== undefined && !displayName) throw invalidField('/body/displayName', 'validation.blank');
+  return deps.db.transaction(async (tx) => {
+    const before = await repo.findUserById(tx, userId, true);
+    if (!before) throw new AppError('unauthorized', 'error.unauthorized.detail');
+    const user = (await repo.setProfile(tx, userId, { locale: change.locale, displayName }))!;
+    const changed = {
+      ...(user.locale !== before.locale ? { locale: user.locale } : {}),
+      ...(user.display_name !== before.display_name ? { displayName: true } : {}),
+    };
+    // the name is personal data: the trail says that it changed, not what to
+    if (Object.keys(changed).length > 0) {
+      await recordAudit(tx, {
+        actorId: userId,
+        action: 'user.update',
+        entityType: 'user',
+        entityId: userId,
+        data: changed,
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      });
+    }
+    return presentMe(tx, user);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin over the API: the list of accounts, granting and taking away roles
+
+function presentAdminUser(row: repo.AdminUserRow): AdminUser {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    locale: row.locale,
+    roles: row.roles.map((r) => ({ role: r.role, communityId: r.role === 'admin' ? null : r.community_id })),
+    banned: row.banned_at !== null,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+export async function listUsers(db: Queryable, actor: Actor, query: AdminUserQuery): Promise<AdminUserList> {
+  if (!canManageAccounts(actor)) throw refusal(actor);
+  const filter = { q: query.q?.trim() || null, role: query.role ?? null };
+  const limit = query.limit ?? 25;
+  const offset = query.offset ?? 0;
+  const rows = await repo.listUsers(db, { ...filter, limit, offset });
+  // past the last page the window count is missing: count on its own
+  const total = rows[0]?.total ?? (offset > 0 ? await repo.countUsers(db, filter) : 0);
+  return { items: rows.map(presentAdminUser), total };
+}
+
+async function adminUser(db: Queryable, userId: string): Promise<AdminUser> {
+  const user = await repo.findUserById(db, userId);
+  if (!user) throw notFound('error.user_not_found.detail', { id: userId });
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.display_name,
+    locale: user.locale,
+    roles: await repo.listRoles(db, user.id),
+    banned: user.banned_at !== null,
+    createdAt: user.created_at.toISOString(),
+  };
+}
+
+async function checkGrant(db: Queryable, change: RoleChange): Promise<RoleGrant> {
+  if (change.role === 'admin') {
+    if (change.communityId) throw invalidField('/body/communityId', 'validation.role_admin_community');
+    return { role: 'admin', communityId: null };
+  }
+  if (!change.communityId) throw invalidField('/body/communityId', 'validation.role_needs_community');
+  if (!(await repo.communityExists(db, change.communityId))) {
+    throw invalidField('/body/communityId', 'validation.community_missing');
+  }
+  return { role: change.role, communityId: change.communityId.toLowerCase() };
+}
+
+/**
+ * Grants (or takes away) a role. The user's access tokens end, so new powers apply at once and
+ * lost ones stop at once; an admin cannot take away their own admin role (no locking out by a slip).
+ */
+export async function changeRole(
+  deps: AccountsDeps,
+  actor: Actor,
+  userId: string,
+  action: 'grant' | 'revoke',
+  change: RoleChange,
+  ctx: SecurityContext,
+): Promise<AdminUser> {
+  if (!canManageAccounts(actor)) throw refusal(actor);
+  const id = userId.toLowerCase();
+  const grant = await checkGrant(deps.db, change);
+  if (action === 'revoke' && grant.role === 'admin' && id === actor.userId) {
+    throw new AppError('conflict', 'error.own_admin_role.detail');
+  }
+  const result = await deps.db.transaction(async (tx) => {
+    const user = await repo.findUserById(tx, id, true);
+    if (!user) throw notFound('error.user_not_found.detail', { id: userId });
+    const changed =
+      action === 'grant' ? await repo.grantRole(tx, id, grant, actor.userId) : await repo.revokeRole(tx, id, grant);
+    if (changed) {
+      await repo.bumpTokenEpoch(tx, id);
+      await recordAudit(tx, {
+        actorId: actor.userId,
+        action: `role.${action}`,
+        entityType: 'user',
+        entityId: id,
+        ...(action === 'grant' ? { after: grant } : { before: grant }),
+        data: { via: 'api' },
+        requestId: ctx.requestId,
+        ip: ctx.ip,
+      });
+    }
+    return adminUser(tx, id);
+  });
+  deps.userState.forget(id);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit.repository.js';
 import * as repo from './open311-keys.repository.js';
 
 /**
- * Open311 API keys: made on the command line, shown once, stored as a SHA-256 (a key has 256
+ * Open311 API keys: made on the command line or by an admin (open311-keys.routes.ts), shown once, stored as a SHA-256 (a key has 256
  * random bits, so a fast hash is enough: there is nothing to guess), revocable. Creating and
  * revoking are on the audit trail.
  */
@@ -20,17 +20,32 @@ export interface NewKey {
 
 const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
 
+/** Who makes or revokes a key, for the audit trail: the CLI (no actor) or an admin over the API. */
+export interface KeyOrigin {
+  actorId: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+}
+const CLI: KeyOrigin = { actorId: null };
+
 /** `authorityId`: a key for that authority's system, which may then post status updates. */
-export async function createKey(db: Database, name: string, authorityId: string | null = null): Promise<NewKey> {
+export async function createKey(
+  db: Database,
+  name: string,
+  authorityId: string | null = null,
+  origin: KeyOrigin = CLI,
+): Promise<NewKey> {
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const row = await db.transaction(async (tx) => {
     const inserted = await repo.insertKey(tx, { name, hash: hashOf(key), prefix: key.slice(0, 12), authorityId });
     await recordAudit(tx, {
-      actorId: null,
+      actorId: origin.actorId,
       action: 'open311.key.create',
       entityType: 'open311_key',
       entityId: inserted.id,
-      data: { name, prefix: inserted.key_prefix, authorityId },
+      data: { name, prefix: inserted.key_prefix, authorityId, via: origin.actorId ? 'api' : 'cli' },
+      requestId: origin.requestId ?? null,
+      ip: origin.ip ?? null,
     });
     return inserted;
   });
@@ -65,16 +80,18 @@ export async function listKeys(db: Queryable) {
   }));
 }
 
-export async function revokeKey(db: Database, id: string): Promise<boolean> {
+export async function revokeKey(db: Database, id: string, origin: KeyOrigin = CLI): Promise<boolean> {
   return db.transaction(async (tx) => {
     const row = await repo.revokeKey(tx, id);
     if (!row) return false;
     await recordAudit(tx, {
-      actorId: null,
+      actorId: origin.actorId,
       action: 'open311.key.revoke',
       entityType: 'open311_key',
       entityId: id,
-      data: { name: row.name },
+      data: { name: row.name, via: origin.actorId ? 'api' : 'cli' },
+      requestId: origin.requestId ?? null,
+      ip: origin.ip ?? null,
     });
     return true;
   });
