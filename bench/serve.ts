@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { generateVapidKeys } from '../src/modules/notifications/notifications.webpush.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +9,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The environment of a benchmark's server: production mode with a fresh signing key, quiet logs,
+ * The environment of a benchmark's server: production mode with fresh signing and Web Push keys, quiet logs,
  * no abuse limits (one client makes every request), a free port; `extra` adds or overrides.
  */
 export function benchServerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  // production wants Web Push keys set (every node must share them)
+  const vapid = generateVapidKeys();
   return {
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(32).toString('hex'),

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from './errors.js';
+import { AppError, invalid } from './errors.js';
 
 /**
  * HTTP hardening: security headers (helmet), CORS for the configured origins only,
@@ -87,6 +87,15 @@ export async function registerHardening(app: FastifyInstance, options: Hardening
 
   await app.register(cors, corsOptions(options));
 
+  // JSON nested deeper than any schema of ours goes is refused before validation: the validator
+  // and JSON.stringify walk it recursively and would overflow the stack (a 500) on 100,000 levels.
+  app.addHook('preValidation', async (request) => {
+    const body = request.body;
+    if (body === null || typeof body !== 'object') return;
+    if (!/json/i.test(request.headers['content-type'] ?? '')) return;
+    if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw invalid([{ path: '/body', message: 'validation.invalid' }]);
+  });
+
   // A signed-in answer must never be kept by a shared cache or the browser's disk cache, where
   // the next person at the computer or behind the proxy would get it. Routes may set their own.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -98,6 +107,21 @@ export async function registerHardening(app: FastifyInstance, options: Hardening
     }
     done(null, payload);
   });
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** Without recursion, so that the check itself cannot overflow. */
+function nestedDeeperThan(value: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function corsOptions(options: HardeningOptions): Parameters<typeof cors>[1] {
