@@ -7,12 +7,18 @@ import type { Database } from './platform/db/database.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHardening } from './platform/http/hardening.js';
 import { registerRateLimits } from './platform/http/rate-limit.js';
+import type { Cache } from './platform/cache/cache.js';
+import { registerHttpCache } from './platform/cache/http-cache.js';
+import { cacheNamespace, openCache } from './platform/cache/open.js';
+import { mapRoutes } from './modules/map/map.routes.js';
+import { countedChangeStamp } from './modules/map/map.repository.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { registerDenialAudit } from './modules/audit/audit-denials.plugin.js';
 import { categoryRoutes } from './modules/categories/categories.routes.js';
 import { communityRoutes } from './modules/communities/communities.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { registerAuthentication } from './modules/identity/authenticate.plugin.js';
+import { emergencyRoutes } from './modules/emergency/emergency.routes.js';
 import { registerRequestContext } from './modules/identity/request-context.plugin.js';
 import { UserStateCache } from './modules/identity/user-state-cache.js';
 import { accountRoutes } from './modules/accounts/accounts.routes.js';
@@ -32,11 +38,14 @@ import { open311Routes } from './modules/open311/open311.routes.js';
 import { authorityRoutes } from './modules/authorities/authorities.routes.js';
 import { authorityHookRoutes } from './modules/authorities/authorities.hooks.routes.js';
 import { webhookRoutes } from './modules/webhooks/webhooks.routes.js';
+import { open311KeyRoutes } from './modules/open311/open311-keys.routes.js';
 import { notificationRoutes } from './modules/notifications/notifications.routes.js';
 import { attachLiveNotifications } from './modules/notifications/notifications.live.js';
 import { deriveUnsubscribeKey } from './modules/notifications/notifications.unsubscribe.js';
 import { loadVapidKeys } from './modules/notifications/notifications.webpush.js';
 import { privacyRoutes } from './modules/privacy/privacy.routes.js';
+import { alertRoutes } from './modules/alerts/alerts.routes.js';
+import { feedRoutes } from './modules/feeds/feeds.routes.js';
 import websocket from '@fastify/websocket';
 import { createRealtime, type Realtime, type RealtimeOptions } from './modules/realtime/realtime.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PER_MESSAGE_DEFLATE, realtimeRoutes } from './modules/realtime/realtime.routes.js';
@@ -64,6 +73,8 @@ export interface AppDeps {
   storage: BlobStorage;
   /** realtime fan-out between nodes: in-process, or Redis */
   bus: Bus;
+  /** the public read paths' response cache; opened from the config when absent (Redis or memory) */
+  cache?: Cache;
   /** tests shorten the realtime timers */
   realtimeOptions?: Partial<RealtimeOptions>;
   isDraining?: () => boolean;
@@ -129,7 +140,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'moderation', description: 'Hiding, redaction, pre-moderation, bans and the moderation history' },
         { name: 'realtime', description: 'Live updates over WebSocket' },
         { name: 'notifications', description: 'In-app notifications, email and Web Push preferences, unsubscribe' },
+        { name: 'emergency', description: 'Emergency alerts: on duty, acknowledging, escalation' },
         { name: 'authorities', description: 'Councils and utilities that reports are forwarded to' },
+        { name: 'feeds', description: 'RSS 2.0 and Atom 1.0 feeds of public reports, at /feeds' },
         { name: 'open311', description: 'Open311 GeoReport v2 (XML and JSON), for councils and their systems' },
         { name: 'admin', description: 'Administration: the audit trail' },
         { name: 'privacy', description: 'Your data: export, erasure, consents' },
@@ -150,6 +163,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuthentication(app, identity);
   registerDenialAudit(app, db);
   registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
+  // keyed by database and schema: deployments (and test schemas) sharing one Redis never share entries
+  const cache = deps.cache ?? openCache(config, app.log, config.redis ? await cacheNamespace(db) : 'local');
+  if (!deps.cache) app.addHook('onClose', async () => cache.close());
+  registerHttpCache(app, cache, { incidentStamp: () => countedChangeStamp(db) });
 
   const realtime = createRealtime({ db, bus, tokens: identity.tokens, log: app.log, options: deps.realtimeOptions });
   await app.register(websocket, {
@@ -181,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(categoryRoutes, { db });
       await api.register(communityRoutes, { db });
       await api.register(incidentRoutes, { db });
+      await api.register(mapRoutes, { db });
       await api.register(bulkRoutes, { db });
       await api.register(duplicateRoutes, { db });
       await api.register(statsRoutes, { db });
@@ -193,12 +211,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(authorityRoutes, { db });
       await api.register(authorityHookRoutes, { db, signingKey: serverSecret });
       await api.register(webhookRoutes, { db, signingKey: serverSecret });
+      await api.register(open311KeyRoutes, { db });
+      await api.register(emergencyRoutes, { db });
       await api.register(notificationRoutes, {
         db,
         unsubscribeKey: deriveUnsubscribeKey(serverSecret),
         vapidPublicKey: loadVapidKeys(config).publicKey,
         allowHttpPush: config.env !== 'production',
       });
+      await api.register(alertRoutes, { db, unsubscribeKey: deriveUnsubscribeKey(serverSecret) });
       await api.register(privacyRoutes, {
         db,
         storage,
@@ -217,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   // the web app at / (every path that no module claims is one of its pages)
   await app.register(webAppRoutes, { distDir: WEB_DIST, web: config.web, mediaOrigin: mediaOrigin(config) });
+  await app.register(feedRoutes, { prefix: '/feeds', db, publicUrl: config.http.publicUrl });
   await app.register(open311Routes, {
     prefix: '/open311/v2',
     db,

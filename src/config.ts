@@ -76,6 +76,15 @@ export interface Config {
     readonly digestThreshold: number;
     readonly digestWindowSeconds: number;
   };
+  readonly emergency: {
+    /** minutes without an acknowledgement before an emergency alert goes to the next level */
+    readonly escalationMinutes: number;
+    /**
+     * The last level: an external emergency system's receiver, signed per Standard Webhooks with
+     * the "whsec_…" secret, through the outbound policy; null: the ladder ends with the admins.
+     */
+    readonly webhook: { readonly url: string; readonly secret: string } | null;
+  };
   readonly jwtSecret: string | null;
   readonly rateLimits: boolean;
   /** run the job runner inside `serve` (always in embedded mode) */
@@ -248,6 +257,10 @@ export function loadConfig(env: Env = process.env): Config {
   } else if (vapidPublic !== undefined && (!base64url.test(vapidPublic) || !base64url.test(vapidPrivate ?? ''))) {
     problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be base64url');
   }
+  // each node would make its own keys, and browsers subscribed on one node would get nothing from the others
+  if (production && vapidPublic === undefined && vapidPrivate === undefined) {
+    problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are required when NODE_ENV=production');
+  }
   const mailFrom = str('MAIL_FROM') ?? `Buurtwag <no-reply@${new URL(publicUrl).hostname}>`;
   if (/[\r\n]/.test(mailFrom) || !/@/.test(mailFrom)) problems.push('MAIL_FROM must be one address');
   const notifications: Config['notifications'] = {
@@ -262,6 +275,19 @@ export function loadConfig(env: Env = process.env): Config {
         : null,
     digestThreshold: int('NOTIFY_DIGEST_THRESHOLD', 5, 1, 1000),
     digestWindowSeconds: int('NOTIFY_DIGEST_WINDOW_SECONDS', 900, 10, 86_400),
+  };
+
+  const emergencyUrl = url('EMERGENCY_WEBHOOK_URL', ['http:', 'https:']);
+  const emergencySecret = str('EMERGENCY_WEBHOOK_SECRET');
+  if (
+    emergencyUrl !== undefined &&
+    (emergencySecret === undefined || !/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(emergencySecret))
+  ) {
+    problems.push('EMERGENCY_WEBHOOK_URL needs EMERGENCY_WEBHOOK_SECRET ("whsec_" and base64 of 24 to 64 bytes)');
+  }
+  const emergency: Config['emergency'] = {
+    escalationMinutes: int('EMERGENCY_ESCALATION_MINUTES', 5, 1, 1440),
+    webhook: emergencyUrl && emergencySecret ? { url: emergencyUrl, secret: emergencySecret } : null,
   };
 
   const geocoderKind = str('GEOCODER') ?? 'nominatim';
@@ -300,6 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']) ?? null,
     web,
     notifications,
+    emergency,
     jwtSecret,
     rateLimits: bool('RATE_LIMITS', true),
     jobsInProcess: databaseUrl ? bool('JOBS_IN_PROCESS', false) : true,

@@ -9,6 +9,7 @@ import { registerIncidentJobs } from './modules/incidents/incidents.jobs.js';
 import { registerSlaJobs } from './modules/sla/sla.jobs.js';
 import { registerMaintenanceJobs } from './modules/maintenance/maintenance.jobs.js';
 import { registerStatsJobs } from './modules/stats/stats.jobs.js';
+import { registerMapJobs } from './modules/map/map.jobs.js';
 import { registerAuditJobs } from './modules/audit/audit.jobs.js';
 import { registerMediaJobs } from './modules/media/media.jobs.js';
 import { createHttpDelivery } from './modules/authorities/authorities.delivery.js';
@@ -16,6 +17,8 @@ import { registerAuthorityJobs } from './modules/authorities/authorities.jobs.js
 import { registerUpdatePolling } from './modules/authorities/authorities.polling.js';
 import { registerWebhookDispatch } from './modules/webhooks/webhooks.dispatch.js';
 import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
+import { registerAlertJobs } from './modules/alerts/alerts.jobs.js';
+import { emergencyTrigger, registerEmergencyJobs, type EmergencyDeps } from './modules/emergency/emergency.jobs.js';
 import { openMailChannel } from './modules/notifications/notifications.email.js';
 import { deriveUnsubscribeKey } from './modules/notifications/notifications.unsubscribe.js';
 import { loadVapidKeys } from './modules/notifications/notifications.webpush.js';
@@ -98,9 +101,10 @@ export function createJobRunner(
   registerAuthorityJobs(jobs, db, deliver, log);
   registerUpdatePolling(jobs, db, outbound, log);
   registerWebhookDispatch(jobs, db, { policy: outbound, signingKey: loadJwtSecret(config) }, log);
+  const mail = openMailChannel(config, log);
   registerNotificationJobs(jobs, {
     db,
-    mail: openMailChannel(config, log),
+    mail,
     push: { keys: loadVapidKeys(config), policy: outbound },
     publicUrl: config.http.publicUrl,
     unsubscribeKey: deriveUnsubscribeKey(loadJwtSecret(config)),
@@ -111,10 +115,27 @@ export function createJobRunner(
       windowSeconds: config.notifications.digestWindowSeconds,
     },
   });
-  registerIncidentJobs(jobs, log);
+  const emergency: EmergencyDeps = {
+    db,
+    escalationMinutes: config.emergency.escalationMinutes,
+    webhook: config.emergency.webhook,
+    policy: outbound,
+    publicUrl: config.http.publicUrl,
+    log,
+  };
+  registerAlertJobs(jobs, {
+    db,
+    mail,
+    publicUrl: config.http.publicUrl,
+    unsubscribeKey: deriveUnsubscribeKey(loadJwtSecret(config)),
+    log,
+  });
+  registerEmergencyJobs(jobs, emergency);
+  registerIncidentJobs(jobs, log, [emergencyTrigger(emergency)]);
   registerSlaJobs(jobs, db, log);
   registerMaintenanceJobs(jobs, db, log);
   registerStatsJobs(jobs, db, log);
+  registerMapJobs(jobs, db, log);
   registerAuditJobs(jobs, db, log);
   registerPrivacyJobs(
     jobs,

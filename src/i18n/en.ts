@@ -53,6 +53,7 @@ export const en = {
   'validation.near': 'must be LON,LAT',
   'validation.near_latitude': 'latitude must be between -85 and 85',
   'validation.bbox': 'must be MINLON,MINLAT,MAXLON,MAXLAT with min < max',
+  'validation.bbox_too_large': 'covers more than {max} cells at this zoom: zoom in or ask for a smaller box',
   'validation.radius_without_near': 'needs near',
   'validation.near_and_bbox': 'cannot be combined with bbox',
   'validation.distance_sort': 'sort=distance needs near or bbox',
@@ -157,7 +158,24 @@ export const en = {
   'validation.role_admin_community': 'must be left out for admin (admins act everywhere)',
   'validation.community_missing': 'is not a known community',
   'error.own_admin_role.detail': 'You cannot take away your own admin role; ask another admin.',
+  'validation.authority_missing': 'is not a known authority',
   'error.open311_key_not_found.detail': 'No Open311 key {id}.',
+  'error.emergency_no_alert.detail': 'Incident {id} has no emergency alert to acknowledge.',
+  'error.emergency_alert_stopped.detail': 'The emergency alert of incident {id} stopped when the incident was closed.',
+  // area alerts and feeds (modules/alerts, modules/feeds)
+  'validation.alert_area': 'give either communityId, or center and radius',
+  'validation.alert_radius': 'must be between {min} and {max} metres',
+  'error.alert_limit.detail': 'You can have at most {limit} area alerts; remove one first.',
+  'error.alert_not_found.detail': 'No area alert {id}.',
+  'feed.title.all': 'Buurtwag: new reports',
+  'feed.title.community': 'Buurtwag: new reports in {name}',
+  'feed.title.category': 'Buurtwag: new reports of {name}',
+  'feed.title.area': 'Buurtwag: new reports within {radius} m of {place}',
+  'feed.title.bbox': 'Buurtwag: new reports in the area {place}',
+  'feed.description': 'The newest public reports on Buurtwag, a neighbourhood incident map.',
+  'feed.approximate': 'Approximate location (within about 250 m), to protect those involved.',
+  'feed.where': 'Where: {place}',
+  'feed.status': 'Status: {status}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { api } from './api/client';
+import { saveAccountLang } from './auth/accountLang';
 import { getSession, setSession, subscribeSession } from './auth/session';
 import { useI18n } from './i18n/I18nProvider';
 import { LANGS, type Lang } from './i18n/i18n';
@@ -110,6 +111,8 @@ function Header({ current }: { current: string }) {
           {item('/', 'map', t('nav.map'))}
           {item('/report', 'report', t('nav.report'))}
           {session && item('/me', 'mine', t('nav.mine'))}
+          {session && session.user.roles.length > 0 && item('/staff', 'staff', t('staff.link'))}
+          {session?.user.roles.some((r) => r.role === 'admin') && item('/admin', 'admin', t('admin.link'))}
           {!session && item('/signin', 'signin', t('nav.signin'))}
           {!session && item('/register', 'register', t('nav.register'))}
           {session && (
@@ -123,7 +126,15 @@ function Header({ current }: { current: string }) {
       </nav>
       <label className="lang">
         <span className="visually-hidden">{t('nav.language')}</span>
-        <select value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
+        <select
+          value={lang}
+          onChange={(e) => {
+            const next = e.currentTarget.value as Lang;
+            setLang(next);
+            // signed in, the account keeps the choice for the next sign-in
+            void saveAccountLang(next);
+          }}
+        >
           {LANGS.map((l) => (
             <option key={l} value={l} lang={l}>
               {t(`lang.${l}`)}

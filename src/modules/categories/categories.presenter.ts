@@ -12,6 +12,7 @@ export function presentCategory(row: CategoryRow, lang: Lang): Category {
     color: row.color,
     active: row.active,
     sensitive: row.sensitive,
+    emergency: row.emergency,
     attributes: sortAttributes(row.attributes).map((a) => presentAttribute(a, lang)),
   };
 }

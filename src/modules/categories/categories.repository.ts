@@ -10,11 +10,12 @@ export interface CategoryRow {
   color: string;
   active: boolean;
   sensitive: boolean;
+  emergency: boolean;
   sort_order: number;
   attributes: CategoryAttribute[];
 }
 
-const COLUMNS = 'id, slug, name, description, icon, color, active, sensitive, sort_order, attributes';
+const COLUMNS = 'id, slug, name, description, icon, color, active, sensitive, emergency, sort_order, attributes';
 
 export async function listCategories(db: Queryable, includeInactive: boolean): Promise<CategoryRow[]> {
   const { rows } = await db.query<CategoryRow>({
@@ -41,6 +42,7 @@ export interface CategoryWrite {
   color: string;
   active: boolean;
   sensitive: boolean;
+  emergency: boolean;
   sortOrder: number;
   attributes: CategoryAttribute[];
 }
@@ -56,12 +58,13 @@ const writeValues = (c: CategoryWrite): unknown[] => [
   c.sensitive,
   c.sortOrder,
   JSON.stringify(c.attributes),
+  c.emergency,
 ];
 
 export async function insertCategory(db: Queryable, c: CategoryWrite): Promise<CategoryRow | null> {
   const { rows } = await db.query<CategoryRow>({
-    text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order, attributes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    text: `INSERT INTO categories (slug, name, description, icon, color, active, sensitive, sort_order, attributes, emergency)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (slug) DO NOTHING
            RETURNING ${COLUMNS}`,
     values: writeValues(c),
@@ -73,7 +76,7 @@ export async function updateCategory(db: Queryable, id: string, c: CategoryWrite
   const { rows } = await db.query<CategoryRow>({
     text: `UPDATE categories SET slug = $2, name = $3, description = $4, icon = $5, color = $6,
                   active = $7, sensitive = $8, sort_order = $9, attributes = $10,
-                  updated_at = now()
+                  emergency = $11, updated_at = now()
            WHERE id = $1
            RETURNING ${COLUMNS}`,
     values: [id, ...writeValues(c)],

@@ -16,6 +16,7 @@ export async function categoryRoutes(fastify: FastifyInstance, deps: { db: Datab
   app.get(
     '/categories',
     {
+      config: { cache: { tags: ['categories'], maxAge: 60 } },
       schema: {
         tags,
         summary: 'Categories in the caller’s language',

@@ -75,6 +75,8 @@ export const Category = Type.Object({
   color: Type.String(),
   active: Type.Boolean(),
   sensitive: Type.Boolean(),
+  /** a report in it alerts the community's on-duty responders at once (emergency escalation) */
+  emergency: Type.Boolean(),
   attributes: Type.Array(LocalizedAttribute),
 });
 export type Category = Static<typeof Category>;
@@ -103,6 +105,7 @@ export const CategoryCreate = Type.Object(
     color: Type.Optional(Color),
     active: Type.Optional(Type.Boolean()),
     sensitive: Type.Optional(Type.Boolean()),
+    emergency: Type.Optional(Type.Boolean()),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })),
     attributes: Type.Optional(Attributes),
   },
@@ -119,6 +122,7 @@ export const CategoryPatch = Type.Object(
     color: Type.Optional(Color),
     active: Type.Optional(Type.Boolean()),
     sensitive: Type.Optional(Type.Boolean()),
+    emergency: Type.Optional(Type.Boolean()),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })),
     attributes: Type.Optional(Attributes),
   },

@@ -42,6 +42,7 @@ export async function createCategory(
       color: input.color ?? '#6b7280',
       active: input.active ?? true,
       sensitive: input.sensitive ?? false,
+      emergency: input.emergency ?? false,
       sortOrder: input.sortOrder ?? 100,
       attributes: input.attributes ?? [],
     });
@@ -81,6 +82,7 @@ export async function updateCategory(
       color: patch.color ?? current.color,
       active: patch.active ?? current.active,
       sensitive: patch.sensitive ?? current.sensitive,
+      emergency: patch.emergency ?? current.emergency,
       sortOrder: patch.sortOrder ?? current.sort_order,
       attributes: patch.attributes ?? current.attributes,
     });

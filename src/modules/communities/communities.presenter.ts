@@ -1,5 +1,6 @@
-import type { CommunityRow } from './communities.repository.js';
-import type { Community } from './communities.schemas.js';
+import type { Static } from 'typebox';
+import type { CommunityRow, CommunityStaffRow } from './communities.repository.js';
+import type { Community, CommunityStaffMember } from './communities.schemas.js';
 
 export function presentCommunity(row: CommunityRow): Community {
   return {
@@ -13,4 +14,9 @@ export function presentCommunity(row: CommunityRow): Community {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** Name and roles only: the console needs no email or phone to assign. */
+export function presentCommunityStaff(row: CommunityStaffRow): Static<typeof CommunityStaffMember> {
+  return { id: row.id, displayName: row.display_name, roles: row.roles };
 }

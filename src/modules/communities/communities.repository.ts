@@ -125,3 +125,24 @@ export async function reassignIncidents(tx: Queryable, areas: string[]): Promise
   });
   return rowCount;
 }
+
+export interface CommunityStaffRow {
+  id: string;
+  display_name: string;
+  roles: Array<'moderator' | 'responder'>;
+}
+
+/** The moderators and responders of a community who can still act (not banned, not erased), by name. */
+export async function listCommunityStaff(db: Queryable, communityId: string): Promise<CommunityStaffRow[]> {
+  const { rows } = await db.query<CommunityStaffRow>({
+    name: 'communities.staff',
+    text: `SELECT u.id, u.display_name, array_agg(r.role::text ORDER BY r.role) AS roles
+           FROM user_roles r JOIN users u ON u.id = r.user_id
+           WHERE r.community_id = $1 AND r.role IN ('moderator', 'responder')
+             AND u.banned_at IS NULL AND u.erased_at IS NULL
+           GROUP BY u.id, u.display_name
+           ORDER BY lower(u.display_name), u.id`,
+    values: [communityId],
+  });
+  return rows;
+}

@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, as, json, RESIDENT, useTestApp } from '../../../test/helpers/app.js';
+import { ADMIN, as, json, RESIDENT, RESIDENT_2, useTestApp } from '../../../test/helpers/app.js';
 
 const h = useTestApp();
 const inject = (options: InjectOptions) => h.current.app.inject(options);
@@ -259,5 +259,44 @@ describe('communities', () => {
     expect(inMelville.length).toBeGreaterThan(0);
     for (const i of inMelville) expect(inCity.map((x: { id: string }) => x.id)).toContain(i.id);
     expect(inCity.length).toBeGreaterThan(inMelville.length);
+  });
+});
+
+describe('GET /communities/:id/staff', () => {
+  const WARD = '00000000-0000-4000-8000-00000000c0a1';
+  const OTHER = '00000000-0000-4000-8000-00000000c0a2';
+  const MOD = '00000000-0000-4000-8000-00000000c0b1';
+  const RESPONDER = '00000000-0000-4000-8000-00000000c0b2';
+  const BOTH = '00000000-0000-4000-8000-00000000c0b3';
+  const ELSEWHERE = '00000000-0000-4000-8000-00000000c0b4';
+  const BANNED = '00000000-0000-4000-8000-00000000c0b5';
+
+  it("lists the community's moderators and responders, with their roles, to its staff and admins only", async () => {
+    const moderator = await as(MOD, `moderator:${WARD}`);
+    await as(RESPONDER, `responder:${WARD}`);
+    await as(BOTH, `moderator:${WARD},responder:${WARD}`);
+    const elsewhere = await as(ELSEWHERE, `moderator:${OTHER}`);
+    await as(BANNED, `responder:${WARD}`);
+    await h.current.t.db.query({ text: 'UPDATE users SET banned_at = now() WHERE id = $1', values: [BANNED] });
+
+    const res = await inject({ url: `/api/v1/communities/${WARD}/staff`, headers: moderator });
+    expect(res.statusCode, res.body).toBe(200);
+    const items = json(res).items as Array<{ id: string; displayName: string; roles: string[] }>;
+    const byId = new Map(items.map((i) => [i.id, i]));
+    expect([...byId.keys()].sort()).toEqual([MOD, RESPONDER, BOTH].sort());
+    expect(byId.get(BOTH)!.roles).toEqual(['moderator', 'responder']);
+    expect(byId.get(RESPONDER)!.roles).toEqual(['responder']);
+    // no contact details go out
+    expect(Object.keys(items[0]!).sort()).toEqual(['displayName', 'id', 'roles']);
+
+    const byAdmin = await inject({ url: `/api/v1/communities/${WARD}/staff`, headers: await admin() });
+    expect(json(byAdmin).items).toHaveLength(3);
+
+    expect((await inject({ url: `/api/v1/communities/${WARD}/staff`, headers: elsewhere })).statusCode).toBe(403);
+    expect((await inject({ url: `/api/v1/communities/${WARD}/staff`, headers: await as(RESIDENT_2) })).statusCode).toBe(
+      403,
+    );
+    expect((await inject({ url: `/api/v1/communities/${WARD}/staff` })).statusCode).toBe(401);
+    expect((await inject({ url: `/api/v1/communities/no-such-place/staff`, headers: moderator })).statusCode).toBe(404);
   });
 });

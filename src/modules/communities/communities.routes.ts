@@ -3,8 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
 import { Problem } from '../../platform/http/problem.schema.js';
-import { presentCommunity } from './communities.presenter.js';
-import { Community, CommunityCreate, CommunityList, CommunityPatch } from './communities.schemas.js';
+import { presentCommunity, presentCommunityStaff } from './communities.presenter.js';
+import {
+  Community,
+  CommunityCreate,
+  CommunityList,
+  CommunityPatch,
+  CommunityStaffList,
+} from './communities.schemas.js';
 import * as service from './communities.service.js';
 
 export async function communityRoutes(fastify: FastifyInstance, deps: { db: Database }): Promise<void> {
@@ -32,6 +38,21 @@ export async function communityRoutes(fastify: FastifyInstance, deps: { db: Data
       },
     },
     async (request) => presentCommunity(await service.getCommunity(db, request.params.id)),
+  );
+
+  app.get(
+    '/communities/:id/staff',
+    {
+      schema: {
+        tags,
+        summary: "The community's moderators and responders, to assign incidents to (its staff and admins)",
+        params: Params,
+        response: { 200: CommunityStaffList, 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (request) => ({
+      items: (await service.listCommunityStaff(db, request.actor, request.params.id)).map(presentCommunityStaff),
+    }),
   );
 
   app.post(

@@ -62,3 +62,11 @@ export const CommunityPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 export type CommunityPatch = Static<typeof CommunityPatch>;
+
+/** Someone who works a community's incidents: who the console can assign an incident to. */
+export const CommunityStaffMember = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  displayName: Type.String(),
+  roles: Type.Array(Type.Union([Type.Literal('moderator'), Type.Literal('responder')]), { minItems: 1 }),
+});
+export const CommunityStaffList = Type.Object({ items: Type.Array(CommunityStaffMember) });

@@ -2,7 +2,7 @@ import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalidField, notFound } from '../../platform/http/errors.js';
 import { recordAudit, type AuditOrigin } from '../audit/audit.repository.js';
 import { refusal, type Actor } from '../identity/actor.js';
-import { canManageCommunities } from './communities.policy.js';
+import { canListCommunityStaff, canManageCommunities } from './communities.policy.js';
 import * as repo from './communities.repository.js';
 import type { CommunityCreate, CommunityPatch } from './communities.schemas.js';
 
@@ -14,6 +14,17 @@ export async function getCommunity(db: Database, idOrSlug: string): Promise<repo
   const row = await repo.findCommunity(db, idOrSlug);
   if (!row) throw notFound('error.community_not_found.detail', { id: idOrSlug });
   return row;
+}
+
+/** The community's moderators and responders, for its own staff and admins. */
+export async function listCommunityStaff(
+  db: Database,
+  actor: Actor,
+  idOrSlug: string,
+): Promise<repo.CommunityStaffRow[]> {
+  const community = await getCommunity(db, idOrSlug);
+  if (!canListCommunityStaff(actor, community.id)) throw refusal(actor);
+  return repo.listCommunityStaff(db, community.id);
 }
 
 async function checkBoundary(tx: Tx, boundary: object): Promise<string> {

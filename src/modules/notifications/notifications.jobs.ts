@@ -9,7 +9,16 @@ import {
 } from '../../platform/outbound/safe-http.js';
 import { NotAccepted, type MailChannel, type OutgoingMail } from './notifications.email.js';
 import * as repo from './notifications.repository.js';
-import { factsOf, kindOf, rulesFor } from './notifications.rules.js';
+import { alertUnsubscribeUrl } from '../alerts/alerts.unsubscribe.js';
+import {
+  factsOf,
+  isUrgent,
+  kindOf,
+  rulesFor,
+  URGENT_KINDS,
+  type NotificationKind,
+  type RecipientRule,
+} from './notifications.rules.js';
 import { renderDigest, renderMail, renderShort } from './notifications.templates.js';
 import { signUnsubscribe } from './notifications.unsubscribe.js';
 import { encryptPushPayload, vapidAuthorization, type VapidKeys } from './notifications.webpush.js';
@@ -96,18 +105,25 @@ export async function fanOut(deps: NotifierDeps, maxRounds = 50): Promise<{ even
         const kind = kindOf(event);
         const rules = kind === null ? [] : rulesFor(event.type);
         if (kind === null || rules.length === 0) continue;
-        const made = await repo.fanOutEvent(tx, {
-          eventId: event.id,
-          kind,
-          data: factsOf(kind, event, event),
-          rules,
-          now,
-          batch: SEND_BATCH,
-          sendJob: SEND_JOB,
-          maxAttempts: SEND_ATTEMPTS,
-        });
-        if (made.inApp > 0) live.push(event.id);
-        sent += made.outbound;
+        let inApp = 0;
+        // the event's own kind first: one message per person and event, so whoever both the staff
+        // rule and an area alert name hears it as staff
+        for (const [k, group] of byKind(kind, rules)) {
+          const made = await repo.fanOutEvent(tx, {
+            eventId: event.id,
+            kind: k,
+            data: factsOf(k, event, event),
+            rules: group,
+            urgent: isUrgent(k),
+            now,
+            batch: SEND_BATCH,
+            sendJob: SEND_JOB,
+            maxAttempts: SEND_ATTEMPTS,
+          });
+          inApp += made.inApp;
+          sent += made.outbound;
+        }
+        if (inApp > 0) live.push(event.id);
       }
       await repo.setCursor(tx, batch[batch.length - 1]!.seq);
       return { count: batch.length, live, sent };
@@ -122,12 +138,24 @@ export async function fanOut(deps: NotifierDeps, maxRounds = 50): Promise<{ even
   return { events, outbound };
 }
 
+function byKind(kind: NotificationKind, rules: readonly RecipientRule[]): Map<NotificationKind, RecipientRule[]> {
+  const groups = new Map<NotificationKind, RecipientRule[]>([[kind, []]]);
+  for (const rule of rules) {
+    const k = rule.kind ?? kind;
+    groups.set(k, [...(groups.get(k) ?? []), rule]);
+  }
+  for (const [k, group] of groups) if (group.length === 0) groups.delete(k);
+  return groups;
+}
+
 type Outcome = 'sent' | 'pending' | 'unknown' | 'failed';
 
 /** The send job: these deliveries, a few at a time, each at most once (see above). */
 export async function sendDeliveries(deps: NotifierDeps, ids: readonly number[]): Promise<void> {
   const { db } = deps;
-  await db.transaction((tx) => repo.divertToDigests(tx, ids, { ...deps.digest, now: clock(deps) }));
+  await db.transaction((tx) =>
+    repo.divertToDigests(tx, ids, { ...deps.digest, now: clock(deps), exceptKinds: URGENT_KINDS }),
+  );
   let refused = 0;
   let lastError = '';
   for (let i = 0; i < ids.length; i += SENDING_AT_ONCE) {
@@ -174,7 +202,9 @@ function links(
   kind: repo.DeliveryRow['kind'] | 'all',
 ) {
   const base = deps.publicUrl.replace(/\/+$/, '');
-  const token = signUnsubscribe(deps.unsubscribeKey, { userId: row.user_id, channel: 'email', kind });
+  // an urgent kind has no switch of its own: its link stops the person's other mail
+  const claimKind = kind === 'all' || kind === 'emergency' ? 'all' : kind;
+  const token = signUnsubscribe(deps.unsubscribeKey, { userId: row.user_id, channel: 'email', kind: claimKind });
   return {
     incident: `${base}/incidents/${row.incident_id}`,
     unsubscribe: `${base}/api/v1/unsubscribe/${encodeURIComponent(token)}`,
@@ -194,6 +224,12 @@ async function sendMail(deps: NotifierDeps, row: repo.DeliveryRow): Promise<Outc
   if (!row.email) return 'failed';
   const facts = factsOf(row.kind, { data: row.event_data }, row);
   const link = links(deps, row, row.kind);
+  if (row.kind === 'area_alert') {
+    // the link removes the alert that matched (or, were it gone by now, stops these mails)
+    link.unsubscribe =
+      (await alertUnsubscribeUrl(deps.db, deps.unsubscribeKey, deps.publicUrl, row.user_id, row.incident_id)) ??
+      link.unsubscribe;
+  }
   const rendered = renderMail(row.locale, facts, link, row.display_name);
   const mail: OutgoingMail = {
     to: row.email,
@@ -250,7 +286,8 @@ async function sendPush(
             'content-type': 'application/octet-stream',
             'content-encoding': 'aes128gcm',
             ttl: '86400',
-            urgency: 'normal',
+            // RFC 8030: an emergency wakes a sleeping phone; the rest may wait for the next wake-up
+            urgency: isUrgent(row.kind) ? 'high' : 'normal',
             authorization: vapidAuthorization(target.endpoint, deps.push.keys, now),
           },
           body: encryptPushPayload(target, payload),

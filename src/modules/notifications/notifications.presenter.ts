@@ -23,6 +23,8 @@ export function presentNotification(row: NotificationRow, lang: Lang): Notificat
     title: String(data.title ?? ''),
     ...(data.from !== undefined ? { from: data.from } : {}),
     ...(data.to !== undefined ? { to: data.to } : {}),
+    ...(data.slaKind !== undefined ? { slaKind: data.slaKind } : {}),
+    ...(data.level !== undefined ? { level: data.level } : {}),
   };
   return {
     id: row.id,

@@ -27,17 +27,24 @@ export interface StreamEvent {
   data: Record<string, unknown>;
   reference: string;
   title: string;
+  /** the incident's exact place and whether its category is sensitive (area alerts blur it) */
+  lon: number;
+  lat: number;
+  sensitive: boolean;
 }
 
 export async function eventsAfter(db: Queryable, after: number, limit: number): Promise<StreamEvent[]> {
   const { rows } = await db.query<StreamEvent & { id: string; seq: string }>({
-    text: `SELECT e.id, e.seq, e.type, e.internal, e.hidden_at, e.data, i.reference, i.title
+    text: `SELECT e.id, e.seq, e.type, e.internal, e.hidden_at, e.data, i.reference, i.title, ${PLACE_COLUMNS}
            FROM incident_events e JOIN incidents i ON i.id = e.incident_id
            WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`,
     values: [after, limit],
   });
   return rows.map((r) => ({ ...r, id: Number(r.id), seq: Number(r.seq) }));
 }
+
+const PLACE_COLUMNS = `ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
+  (SELECT k.sensitive FROM categories k WHERE k.id = i.category_id) AS sensitive`;
 
 /** A preference switch in SQL: the channel's and the kind's, both on unless switched off. */
 const enabled = (settings: string, channel: string, kind: string) =>
@@ -57,6 +64,8 @@ export async function fanOutEvent(
     kind: NotificationKind;
     data: object;
     rules: readonly RecipientRule[];
+    /** every channel the person has, whatever their preferences (emergency alerts) */
+    urgent?: boolean;
     now: Date;
     batch: number;
     sendJob: string;
@@ -77,7 +86,7 @@ export async function fanOutEvent(
            in_app AS (
              INSERT INTO notifications (user_id, event_id, incident_id, kind, data, created_at)
              SELECT r.user_id, e.id, e.incident_id, $2::text, $3::jsonb, $4::timestamptz FROM recipients r CROSS JOIN ev e
-             WHERE ${enabled('r.s', "'inApp'", '$2::text')}
+             WHERE ($8::boolean OR ${enabled('r.s', "'inApp'", '$2::text')})
              ON CONFLICT (event_id, user_id) DO NOTHING
              RETURNING 1
            ),
@@ -85,7 +94,7 @@ export async function fanOutEvent(
              INSERT INTO notification_deliveries (event_id, user_id, channel, kind, created_at)
              SELECT $1::bigint, r.user_id, ch.channel, $2::text, $4::timestamptz
              FROM recipients r CROSS JOIN (VALUES ('email'), ('push')) AS ch (channel)
-             WHERE ${enabled('r.s', 'ch.channel', '$2::text')}
+             WHERE ($8::boolean OR ${enabled('r.s', 'ch.channel', '$2::text')})
                AND CASE ch.channel WHEN 'email' THEN r.email IS NOT NULL
                    ELSE EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = r.user_id) END
              ON CONFLICT (event_id, user_id, channel) DO NOTHING
@@ -108,6 +117,7 @@ export async function fanOutEvent(
       input.sendJob,
       input.batch,
       input.maxAttempts,
+      input.urgent ?? false,
     ],
   });
   const row = rows[0]!;
@@ -245,16 +255,17 @@ export async function pushTargets(db: Queryable, userIds: readonly string[]): Pr
 export async function divertToDigests(
   tx: Queryable,
   ids: readonly number[],
-  options: { threshold: number; windowSeconds: number; now: Date },
+  options: { threshold: number; windowSeconds: number; now: Date; exceptKinds?: readonly string[] },
 ): Promise<number> {
   const { rows: over } = await tx.query<{ id: string; user_id: string }>({
     text: `SELECT d.id, d.user_id FROM notification_deliveries d
            WHERE d.id = ANY($1::bigint[]) AND d.state = 'pending' AND d.channel = 'email'
+             AND d.kind <> ALL($4::text[])
              AND (SELECT count(*) FROM notification_deliveries o
                   WHERE o.user_id = d.user_id AND o.channel = 'email'
                     AND o.created_at > d.created_at - make_interval(secs => $3)
                     AND (o.created_at, o.id) <= (d.created_at, d.id)) > $2`,
-    values: [ids, options.threshold, options.windowSeconds],
+    values: [ids, options.threshold, options.windowSeconds, options.exceptKinds ?? []],
   });
   if (over.length === 0) return 0;
   const users = [...new Set(over.map((r) => r.user_id))];
@@ -301,11 +312,14 @@ export interface DeliveryRow {
   event_data: Record<string, unknown>;
   reference: string;
   title: string;
+  lon: number;
+  lat: number;
+  sensitive: boolean;
   created_at: Date;
 }
 
 const DELIVERY_COLUMNS = `d.id::text, d.channel, d.kind, d.user_id, u.email, u.display_name, u.locale,
-  e.incident_id, e.type AS event_type, e.data AS event_data, i.reference, i.title, d.created_at`;
+  e.incident_id, e.type AS event_type, e.data AS event_data, i.reference, i.title, ${PLACE_COLUMNS}, d.created_at`;
 
 export async function loadDeliveries(db: Queryable, ids: readonly number[]): Promise<DeliveryRow[]> {
   const { rows } = await db.query<DeliveryRow>({

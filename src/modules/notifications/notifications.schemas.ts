@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { NOTIFICATION_KINDS } from './notifications.rules.js';
+import { NOTIFICATION_KINDS, PREFERENCE_KINDS } from './notifications.rules.js';
 
 const Switches = Type.Object(
   { email: Type.Boolean(), push: Type.Boolean(), inApp: Type.Boolean() },
@@ -43,12 +43,12 @@ export const MarkRead = Type.Object(
 
 export const MarkReadResult = Type.Object({ updated: Type.Integer(), unreadCount: Type.Integer() });
 
-const kinds = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, Switches])) as Record<
-  (typeof NOTIFICATION_KINDS)[number],
+const kinds = Object.fromEntries(PREFERENCE_KINDS.map((k) => [k, Switches])) as Record<
+  (typeof PREFERENCE_KINDS)[number],
   typeof Switches
 >;
-const partialKinds = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, Type.Optional(PartialSwitches)])) as Record<
-  (typeof NOTIFICATION_KINDS)[number],
+const partialKinds = Object.fromEntries(PREFERENCE_KINDS.map((k) => [k, Type.Optional(PartialSwitches)])) as Record<
+  (typeof PREFERENCE_KINDS)[number],
   ReturnType<typeof Type.Optional<typeof PartialSwitches>>
 >;
 

@@ -5,7 +5,7 @@ import type { Lang } from '../../i18n/i18n.js';
 import { canManageOwnNotifications } from './notifications.policy.js';
 import { presentNotification, type NotificationView } from './notifications.presenter.js';
 import * as repo from './notifications.repository.js';
-import { NOTIFICATION_KINDS, type NotificationKind } from './notifications.rules.js';
+import { PREFERENCE_KINDS, type PreferenceKind } from './notifications.rules.js';
 import { verifyUnsubscribe, type UnsubscribeClaim } from './notifications.unsubscribe.js';
 
 export interface Context {
@@ -75,13 +75,13 @@ type Switches = Record<Channel, boolean>;
 
 export interface Preferences {
   channels: Switches;
-  kinds: Record<NotificationKind, Switches>;
+  kinds: Record<PreferenceKind, Switches>;
   reporterUpdates: boolean;
 }
 
 export interface PreferencesPatch {
   channels?: Partial<Switches>;
-  kinds?: Partial<Record<NotificationKind, Partial<Switches>>>;
+  kinds?: Partial<Record<PreferenceKind, Partial<Switches>>>;
   reporterUpdates?: boolean;
 }
 
@@ -93,7 +93,7 @@ function resolve(settings: Record<string, unknown>): Preferences {
     Object.fromEntries(CHANNELS.map((c) => [c, on(given?.[c])])) as Switches;
   return {
     channels: switches(s.channels),
-    kinds: Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, switches(s.kinds?.[k])])) as Preferences['kinds'],
+    kinds: Object.fromEntries(PREFERENCE_KINDS.map((k) => [k, switches(s.kinds?.[k])])) as Preferences['kinds'],
     reporterUpdates: on(s.reporterUpdates),
   };
 }
@@ -110,7 +110,7 @@ export async function updatePreferences(db: Database, ctx: Context, patch: Prefe
     const next: Preferences = {
       channels: { ...current.channels, ...patch.channels },
       kinds: Object.fromEntries(
-        NOTIFICATION_KINDS.map((k) => [k, { ...current.kinds[k], ...patch.kinds?.[k] }]),
+        PREFERENCE_KINDS.map((k) => [k, { ...current.kinds[k], ...patch.kinds?.[k] }]),
       ) as Preferences['kinds'],
       reporterUpdates: patch.reporterUpdates ?? current.reporterUpdates,
     };

@@ -15,6 +15,13 @@ export interface MessageFacts {
   to?: string;
   /** a public comment, shortened */
   excerpt?: string;
+  /** an SLA escalation: which target was missed (acknowledge, resolve) */
+  slaKind?: string;
+  /** an emergency alert: the level it reached (1 on-duty responders … 3 admins) */
+  level?: number;
+  /** an area alert: where, [lon, lat] — a sensitive report's blurred cell, never its exact place */
+  location?: [number, number];
+  approximate?: boolean;
 }
 
 export interface RenderedMail {
@@ -29,6 +36,7 @@ interface Texts {
   lead: Record<NotificationKind, (f: MessageFacts, status: (s: string) => string) => string>;
   view: string;
   why: Record<NotificationKind, string>;
+  sla: (kind: string | undefined) => string;
   unsubscribe: string;
   preferences: string;
   digestSubject: (count: number) => string;
@@ -44,12 +52,25 @@ const TEXTS: Record<Lang, Texts> = {
       commented: (f) => `[${f.reference}] New comment: ${f.title}`,
       new_report: (f) => `[${f.reference}] New report in your community: ${f.title}`,
       assigned: (f) => `[${f.reference}] Assigned to you: ${f.title}`,
+      escalated: (f) => `[${f.reference}] Overdue: ${f.title}`,
+      emergency: (f) => `EMERGENCY [${f.reference}] ${f.title}`,
+      area_alert: (f) => `[${f.reference}] New report in your alert area: ${f.title}`,
     },
     lead: {
       status_changed: (f, s) => `The status of "${f.title}" changed from ${s(f.from ?? '')} to ${s(f.to ?? '')}.`,
       commented: (f) => `There is a new comment on "${f.title}":`,
       new_report: (f) => `"${f.title}" was just reported in a community you look after.`,
       assigned: (f) => `"${f.title}" was assigned to you.`,
+      escalated: (f) => `"${f.title}" is overdue: the target to ${TEXTS.en.sla(f.slaKind)} it has passed.`,
+      emergency: (f) =>
+        `Emergency: "${f.title}" needs a responder now.` +
+        ((f.level ?? 1) > 1 ? ` Nobody has acknowledged it yet (alert level ${f.level}).` : '') +
+        ' Open it and acknowledge the alert so it stops escalating.',
+      area_alert: (f) =>
+        `"${f.title}" was just reported in an area you asked to hear about.` +
+        (f.location
+          ? ` Where: ${place(f.location)}${f.approximate ? ' (approximate: within about 250 m, to protect those involved)' : ''}.`
+          : ''),
     },
     view: 'View the incident',
     why: {
@@ -57,7 +78,11 @@ const TEXTS: Record<Lang, Texts> = {
       commented: 'You get this because you follow this incident or reported it.',
       new_report: 'You get this because you are staff of this community.',
       assigned: 'You get this because an incident was assigned to you.',
+      escalated: 'You get this because the incident is assigned to you or you moderate its community.',
+      emergency: 'You get this because you are staff for emergencies in this community.',
+      area_alert: 'You get this because you set up an area alert. The link below removes that alert.',
     },
+    sla: (kind) => (kind === 'acknowledge' ? 'acknowledge' : 'resolve'),
     unsubscribe: 'Unsubscribe from these emails',
     preferences: 'Choose what you get in your notification settings.',
     digestSubject: (n) => `${n} updates on incidents you follow`,
@@ -71,12 +96,25 @@ const TEXTS: Record<Lang, Texts> = {
       commented: (f) => `[${f.reference}] Nuwe kommentaar: ${f.title}`,
       new_report: (f) => `[${f.reference}] Nuwe verslag in jou gemeenskap: ${f.title}`,
       assigned: (f) => `[${f.reference}] Aan jou toegewys: ${f.title}`,
+      escalated: (f) => `[${f.reference}] Agterstallig: ${f.title}`,
+      emergency: (f) => `NOODGEVAL [${f.reference}] ${f.title}`,
+      area_alert: (f) => `[${f.reference}] Nuwe verslag in jou waarskuwingsgebied: ${f.title}`,
     },
     lead: {
       status_changed: (f, s) => `Die status van "${f.title}" het verander van ${s(f.from ?? '')} na ${s(f.to ?? '')}.`,
       commented: (f) => `Daar is nuwe kommentaar op "${f.title}":`,
       new_report: (f) => `"${f.title}" is pas aangemeld in 'n gemeenskap waarvoor jy sorg.`,
       assigned: (f) => `"${f.title}" is aan jou toegewys.`,
+      escalated: (f) => `"${f.title}" is agterstallig: die teiken om dit te ${TEXTS.af.sla(f.slaKind)} is verby.`,
+      emergency: (f) =>
+        `Noodgeval: "${f.title}" het nou 'n reageerder nodig.` +
+        ((f.level ?? 1) > 1 ? ` Niemand het dit nog erken nie (alarmvlak ${f.level}).` : '') +
+        ' Maak dit oop en erken die alarm sodat dit ophou eskaleer.',
+      area_alert: (f) =>
+        `"${f.title}" is pas aangemeld in 'n gebied waaroor jy wil hoor.` +
+        (f.location
+          ? ` Waar: ${place(f.location)}${f.approximate ? ' (benaderd: binne sowat 250 m, om die betrokkenes te beskerm)' : ''}.`
+          : ''),
     },
     view: 'Bekyk die voorval',
     why: {
@@ -84,7 +122,12 @@ const TEXTS: Record<Lang, Texts> = {
       commented: 'Jy kry dit omdat jy hierdie voorval volg of dit aangemeld het.',
       new_report: 'Jy kry dit omdat jy personeel van hierdie gemeenskap is.',
       assigned: "Jy kry dit omdat 'n voorval aan jou toegewys is.",
+      escalated: 'Jy kry dit omdat die voorval aan jou toegewys is of jy die gemeenskap modereer.',
+      emergency: 'Jy kry dit omdat jy personeel vir noodgevalle in hierdie gemeenskap is.',
+      area_alert:
+        "Jy kry dit omdat jy 'n gebiedswaarskuwing opgestel het. Die skakel hieronder verwyder daardie waarskuwing.",
     },
+    sla: (kind) => (kind === 'acknowledge' ? 'erken' : 'op te los'),
     unsubscribe: 'Teken uit van hierdie e-posse',
     preferences: 'Kies wat jy kry in jou kennisgewing-instellings.',
     digestSubject: (n) => `${n} opdaterings oor voorvalle wat jy volg`,
@@ -92,6 +135,11 @@ const TEXTS: Record<Lang, Texts> = {
     digestWhy: 'Jy kry dit omdat jy hierdie voorvalle volg, dit aangemeld het of vir hul gemeenskap sorg.',
   },
 };
+
+/** latitude, longitude: the order people read and type into a map search */
+export function place([lon, lat]: [number, number]): string {
+  return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { NOTIFICATION_KINDS, type NotificationKind } from './notifications.rules.js';
+import { PREFERENCE_KINDS, type PreferenceKind } from './notifications.rules.js';
 
 /**
  * One-click unsubscribe tokens (RFC 8058): who, which channel, which kind (or all of them),
@@ -10,7 +10,7 @@ import { NOTIFICATION_KINDS, type NotificationKind } from './notifications.rules
 export interface UnsubscribeClaim {
   userId: string;
   channel: 'email';
-  kind: NotificationKind | 'all';
+  kind: PreferenceKind | 'all';
 }
 
 const INFO = 'buurtwag unsubscribe v1';
@@ -41,7 +41,8 @@ export function verifyUnsubscribe(key: Uint8Array, token: string): UnsubscribeCl
   return { userId, channel: 'email', kind };
 }
 
-const KINDS: ReadonlyArray<UnsubscribeClaim['kind']> = ['all', ...NOTIFICATION_KINDS];
+// new kinds go at the end: a token names its kind by position
+const KINDS: ReadonlyArray<UnsubscribeClaim['kind']> = ['all', ...PREFERENCE_KINDS];
 
 function mac(key: Uint8Array, body: Buffer): Buffer {
   // 128 bits: plenty against forgery, and the link stays short

@@ -113,7 +113,7 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
     app.get(
       `/services.${format}`,
       {
-        config: { rateLimitClass: 'open311' },
+        config: { rateLimitClass: 'open311', cache: { tags: ['categories'], maxAge: 60 } },
         schema: { tags, summary: `Service list: one service per active category (${format})`, querystring: LangQuery },
       },
       async (request, reply) => {
@@ -132,7 +132,7 @@ export async function open311Routes(fastify: FastifyInstance, deps: Open311Deps)
     app.get(
       `/requests.${format}`,
       {
-        config: { rateLimitClass: 'open311' },
+        config: { rateLimitClass: 'open311', cache: { tags: ['categories', 'incidents'], maxAge: 10 } },
         schema: {
           tags,
           summary: `Service requests: public incidents, newest (or nearest) first (${format})`,

@@ -8,8 +8,10 @@ export const ESCALATE_INTERVAL_MS = 60_000;
 
 /**
  * The escalation sweep on every node that runs jobs (several at once escalate nothing twice: see
- * claimEscalations), and the hook each escalation enqueues. Today the hook writes the business
- * event to the log; notifications (the next issue) attach their handler to `incident.escalated.v1`.
+ * claimEscalations), and the hook each escalation enqueues, which writes the business event to
+ * the log. The people are told by the notifier: its `sla-escalation` rule answers the internal
+ * `sla.escalated` timeline event written in the same transaction (the assignee, else the
+ * community's moderators), once per escalation like every other event.
  */
 export function registerSlaJobs(jobs: JobRunner, db: Database, log: JobLogger): void {
   jobs.register({

@@ -47,6 +47,7 @@ export async function statsRoutes(fastify: FastifyInstance, deps: { db: Database
   app.get(
     '/communities/:id/summary',
     {
+      config: { cache: { tags: ['incidents'], maxAge: 30 } },
       schema: {
         tags,
         summary: "A community's transparency summary: public reports, resolved, median time to resolve",

@@ -23,7 +23,17 @@ describe('i18n', () => {
     const same = (Object.keys(en) as (keyof typeof en)[]).filter((k) => af[k] === en[k]);
     // the brand, the language names (each in its own language), and words both languages share
     expect(same.sort()).toEqual(
-      ['app.name', 'lang.af', 'lang.en', 'map.filters', 'map.pin', 'map.status', 'incident.status'].sort(),
+      [
+        'app.name',
+        'lang.af',
+        'lang.en',
+        'map.filters',
+        'map.pin',
+        'map.status',
+        'incident.status',
+        'admin.role.moderator',
+        'staff.role.moderator',
+      ].sort(),
     );
   });
 
