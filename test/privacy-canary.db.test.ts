@@ -266,6 +266,34 @@ describe('the privacy canary', () => {
     }
   });
 
+  it('statistics, the map clusters and exports show none of it', async () => {
+    const neighbour = await as(NEIGHBOUR);
+    for (const headers of [{}, neighbour]) {
+      const who = Object.keys(headers).length ? 'neighbour' : 'visitor';
+      for (const url of [
+        '/api/v1/stats',
+        `/api/v1/stats?communityId=${COMMUNITY}`,
+        '/api/v1/stats/heatmap?bbox=27.99,-26.19,28.02,-26.16',
+        `/api/v1/communities/${COMMUNITY}/summary`,
+        ...[12, 15, 17, 19].map((z) => `/api/v1/incidents/clusters?bbox=27.99,-26.19,28.02,-26.16&zoom=${z}`),
+      ]) {
+        const res = record(`GET ${url} (${who})`, await inject({ url, headers }));
+        expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(500);
+      }
+      // exports are for staff: the public and residents are refused, and the refusal says nothing
+      for (const format of ['csv', 'geojson']) {
+        const url = `/api/v1/incidents/export?format=${format}&communityId=${COMMUNITY}`;
+        const res = record(`GET ${url} (${who})`, await inject({ url, headers }));
+        expect([401, 403]).toContain(res.statusCode);
+      }
+    }
+    // the clusters do count the canary reports, so their absence above means something
+    const zoomed = json(await inject({ url: '/api/v1/incidents/clusters?bbox=27.99,-26.19,28.02,-26.16&zoom=19' })) as {
+      total: number;
+    };
+    expect(zoomed.total).toBe(Object.keys(ids).length);
+  });
+
   it('the live feed shows none of it', async () => {
     // every report and every status change arrived on the public socket
     for (const id of Object.values(ids)) {
