@@ -3,6 +3,11 @@ import type { Cache, CacheLogger, CachedResponse } from './cache.js';
 
 /** A cache that makes a request wait is worse than none: past this, a command is a miss. */
 const COMMAND_TIMEOUT_MS = 150;
+/**
+ * After a failure, Redis is left alone this long: a frozen Redis (the connection open, nothing
+ * answering) would otherwise cost every request a full timeout on each of its cache calls.
+ */
+const PAUSE_AFTER_FAILURE_MS = 2_000;
 
 /**
  * The cache shared by every node, in Redis. Versions are counters (`<prefix>v:<tag>`, INCR on
@@ -14,6 +19,7 @@ export class RedisCache implements Cache {
   readonly kind = 'redis';
   private readonly client: Redis;
   private failureLogged = false;
+  private pausedUntil = 0;
 
   constructor(
     url: string,
@@ -32,7 +38,13 @@ export class RedisCache implements Cache {
     });
   }
 
+  /** whether to skip Redis for now, because it failed a moment ago */
+  private paused(): boolean {
+    return Date.now() < this.pausedUntil;
+  }
+
   private failed(err: unknown, what: string): null {
+    this.pausedUntil = Date.now() + PAUSE_AFTER_FAILURE_MS;
     if (!this.failureLogged) {
       this.failureLogged = true;
       this.options.log.warn({ err }, `cache: ${what} failed; serving from the database until Redis answers`);
@@ -45,6 +57,7 @@ export class RedisCache implements Cache {
   }
 
   async versions(tags: readonly string[]): Promise<string | null> {
+    if (this.paused()) return null;
     try {
       const values = await this.client.mget(...tags.map((tag) => this.versionKey(tag)));
       return tags.map((tag, i) => `${tag}.${values[i] ?? 0}`).join(',');
@@ -54,6 +67,7 @@ export class RedisCache implements Cache {
   }
 
   async get(key: string): Promise<CachedResponse | null> {
+    if (this.paused()) return null;
     try {
       const raw = await this.client.get(this.options.prefix + key);
       return raw === null ? null : (JSON.parse(raw) as CachedResponse);
@@ -63,6 +77,7 @@ export class RedisCache implements Cache {
   }
 
   async set(key: string, value: CachedResponse, ttlMs: number): Promise<void> {
+    if (this.paused()) return;
     try {
       await this.client.set(this.options.prefix + key, JSON.stringify(value), 'PX', ttlMs);
     } catch (err) {
@@ -71,6 +86,7 @@ export class RedisCache implements Cache {
   }
 
   async invalidate(tags: readonly string[]): Promise<void> {
+    if (this.paused()) return;
     try {
       const multi = this.client.multi();
       for (const tag of tags) multi.incr(this.versionKey(tag));
