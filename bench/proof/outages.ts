@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { PrivateRedis } from '../../test/helpers/redis-server.js';
 import { TestS3 } from '../../test/helpers/s3.js';
 import {
@@ -131,7 +132,11 @@ try {
   await s3.stop();
   // an upload while the store is away: must be an answer (503), not a hang or crash
   const form = new FormData();
-  form.append('file', new Blob([Buffer.alloc(2048, 1)], { type: 'image/jpeg' }), 'x.jpg');
+  // a real photo: anything else is refused (415) before storage is ever asked
+  const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#6d4c41' } })
+    .jpeg()
+    .toBuffer();
+  form.append('file', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'pothole.jpg');
   const someId = await (async () => {
     const res = await fetch(`${base}/api/v1/incidents`, {
       method: 'POST',
