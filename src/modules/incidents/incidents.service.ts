@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalid, invalidField, notFound, type FieldError } from '../../platform/http/errors.js';
+import { parseCommaList } from '../../platform/http/query-lists.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { enqueueForward } from '../authorities/authorities.jobs.js';
 import type { Lang } from '../../i18n/i18n.js';
@@ -321,26 +322,8 @@ export function parseListQuery(actor: Actor, q: IncidentListQuery): repo.ListFil
     if (parts.length !== count || parts.some((p) => p === '' || !Number.isFinite(Number(p)))) return null;
     return parts.map(Number);
   };
-  const list = <T extends string>(raw: string | undefined, allowed: readonly T[] | null, path: string): T[] | null => {
-    if (raw === undefined) return null;
-    const items = [
-      ...new Set(
-        raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ),
-    ];
-    if (items.length === 0 || items.length > 50) {
-      errors.push({ path, message: 'validation.invalid' });
-      return null;
-    }
-    if (allowed && items.some((s) => !allowed.includes(s as T))) {
-      errors.push({ path, message: 'validation.enum', params: { values: allowed.join(', ') } });
-      return null;
-    }
-    return items as T[];
-  };
+  const list = <T extends string>(raw: string | undefined, allowed: readonly T[] | null, path: string) =>
+    parseCommaList(raw, allowed, path, errors);
 
   let near: repo.ListFilter['near'] = null;
   if (q.near !== undefined) {

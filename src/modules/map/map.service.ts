@@ -1,5 +1,6 @@
 import type { Database } from '../../platform/db/database.js';
 import { invalid, type FieldError } from '../../platform/http/errors.js';
+import { parseCommaList } from '../../platform/http/query-lists.js';
 import { BLUR_CELL_DEG } from '../incidents/incidents.presenter.js';
 import { STATUSES, type Status } from '../incidents/incidents.schemas.js';
 import * as repo from './map.repository.js';
@@ -18,32 +19,6 @@ export const MAX_CELLS = 10_000;
 export function gridFactor(zoom: number): number {
   const cellDeg = (360 / 2 ** zoom) * (CELL_PX / 256);
   return 2 ** Math.max(0, Math.round(Math.log2(cellDeg / BLUR_CELL_DEG)));
-}
-
-function parseList<T extends string>(
-  raw: string | undefined,
-  allowed: readonly T[] | null,
-  path: string,
-  errors: FieldError[],
-): T[] | null {
-  if (raw === undefined) return null;
-  const items = [
-    ...new Set(
-      raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  ];
-  if (items.length === 0 || items.length > 50) {
-    errors.push({ path, message: 'validation.invalid' });
-    return null;
-  }
-  if (allowed && items.some((s) => !allowed.includes(s as T))) {
-    errors.push({ path, message: 'validation.enum', params: { values: allowed.join(', ') } });
-    return null;
-  }
-  return items as T[];
 }
 
 /** The highest zoom the rollup answers (see listClusters). */
@@ -79,8 +54,8 @@ export function parseClustersQuery(q: ClustersQuery, factorOverride?: number): r
       errors.push({ path: '/query/bbox', message: 'validation.bbox_too_large', params: { max: MAX_CELLS } });
     }
   }
-  const statuses = parseList<Status>(q.status, STATUSES, '/query/status', errors);
-  const categorySlugs = parseList<string>(q.category, null, '/query/category', errors);
+  const statuses = parseCommaList<Status>(q.status, STATUSES, '/query/status', errors);
+  const categorySlugs = parseCommaList<string>(q.category, null, '/query/category', errors);
   if (errors.length > 0) throw invalid(errors);
   return { factor, cells, statuses, categorySlugs, since: q.since ?? null, until: q.until ?? null };
 }
