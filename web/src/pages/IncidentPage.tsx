@@ -3,9 +3,9 @@ import { api, problemText, type Incident, type Media, type TimelineEvent } from 
 import { getSession, subscribeSession } from '../auth/session';
 import { flashFor } from '../flash';
 import { useI18n } from '../i18n/I18nProvider';
-import type { TKey } from '../i18n/i18n';
 import { live } from '../realtime/live';
 import { Link } from '../router';
+import { EventText } from '../EventText';
 import { StatusBadge } from '../StatusBadge';
 
 type Load = { state: 'loading' } | { state: 'missing' } | { state: 'ready'; incident: Incident };
@@ -187,47 +187,6 @@ export default function IncidentPage({ reference }: { reference: string }) {
       </p>
     </article>
   );
-}
-
-function EventText({ event }: { event: TimelineEvent }) {
-  const { t } = useI18n();
-  const name = event.actor?.displayName ?? t('event.someone');
-  const data = event.data as Record<string, unknown>;
-  const status = (s: unknown) => (typeof s === 'string' ? t(`status.${s}` as TKey) : '');
-  switch (event.type) {
-    case 'comment':
-    case 'internal_note':
-      return (
-        <div>
-          <span className="muted">
-            {t(event.type === 'comment' ? 'event.comment' : 'event.internal_note', { name })}
-          </span>
-          {event.hidden ? (
-            <p className="muted">{t('incident.comment_hidden')}</p>
-          ) : (
-            <p className="comment">{String(data.body ?? '')}</p>
-          )}
-        </div>
-      );
-    case 'status_changed':
-      return <span>{t('event.status_changed', { from: status(data.from), to: status(data.to) })}</span>;
-    case 'routed':
-      return <span>{t('event.routed', { name: String(data.name ?? '') })}</span>;
-    case 'created':
-    case 'media_added':
-    case 'media_removed':
-    case 'confirmed':
-    case 'assigned':
-    case 'unassigned':
-    case 'priority_changed':
-    case 'category_changed':
-    case 'edited':
-    case 'merged_into':
-    case 'merged_from':
-      return <span>{t(`event.${event.type}`)}</span>;
-    default:
-      return <span>{t('event.other')}</span>;
-  }
 }
 
 function CommentForm({ incidentId, onPosted }: { incidentId: string; onPosted: () => void }) {

@@ -4,6 +4,7 @@ import type { paths } from '../api/schema';
 import { useI18n } from '../i18n/I18nProvider';
 import type { TKey } from '../i18n/i18n';
 import { Link } from '../router';
+import { EventText } from '../EventText';
 import { StatusBadge } from '../StatusBadge';
 import { PRIORITIES } from './queue';
 
@@ -263,7 +264,7 @@ export function IncidentPanel({ id, tick, initial, userId, templates, onChanged,
       <ol className="timeline">
         {timeline.map((event) => (
           <li key={event.id} className={event.internal ? 'internal' : undefined}>
-            <time dateTime={event.createdAt}>{dateTime(event.createdAt)}</time> <Event event={event} />
+            <time dateTime={event.createdAt}>{dateTime(event.createdAt)}</time> <EventText event={event} staff />
           </li>
         ))}
       </ol>
@@ -419,43 +420,4 @@ function NoteForm({ busy, onNote }: { busy: boolean; onNote(body: string): Promi
       </button>
     </form>
   );
-}
-
-function Event({ event }: { event: TimelineEvent }) {
-  const { t } = useI18n();
-  const name = event.actor?.displayName ?? t('event.someone');
-  const data = event.data as Record<string, unknown>;
-  const status = (s: unknown) => (typeof s === 'string' ? t(`status.${s}` as TKey) : '');
-  switch (event.type) {
-    case 'comment':
-    case 'internal_note':
-      return (
-        <div>
-          <span className="muted">
-            {t(event.type === 'comment' ? 'event.comment' : 'event.internal_note', { name })}
-          </span>
-          {event.internal && <span className="tag">{t('staff.internal')}</span>}
-          {event.hidden && <span className="tag">{t('staff.hidden')}</span>}
-          <p className="comment">{String(data.body ?? '')}</p>
-        </div>
-      );
-    case 'status_changed':
-      return <span>{t('event.status_changed', { from: status(data.from), to: status(data.to) })}</span>;
-    case 'routed':
-      return <span>{t('event.routed', { name: String(data.name ?? '') })}</span>;
-    case 'created':
-    case 'media_added':
-    case 'media_removed':
-    case 'confirmed':
-    case 'assigned':
-    case 'unassigned':
-    case 'priority_changed':
-    case 'category_changed':
-    case 'edited':
-    case 'merged_into':
-    case 'merged_from':
-      return <span>{t(`event.${event.type}`)}</span>;
-    default:
-      return <span>{t('event.other')}</span>;
-  }
 }
