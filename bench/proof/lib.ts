@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { generateVapidKeys } from '../../src/modules/notifications/notifications.webpush.js';
+import { benchServerEnv } from '../serve.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -322,19 +322,8 @@ export async function startServerChild(env: Record<string, string>, timeoutMs = 
 
 /** Production mode, quiet, no rate limits (a handful of clients make every request). */
 export function serverEnv(extra: Record<string, string>): Record<string, string> {
-  const vapid = generateVapidKeys();
-  return {
-    VAPID_PUBLIC_KEY: vapid.publicKey,
-    VAPID_PRIVATE_KEY: vapid.privateKey,
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn',
-    RATE_LIMITS: 'off',
-    HOST: '127.0.0.1',
-    ...extra,
-  };
+  // each caller names the PORT: the proof scripts kill and restart a server on the same one
+  return benchServerEnv({ HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', ...extra });
 }
 
 // ---------------------------------------------------------------------------------------------
