@@ -169,28 +169,34 @@ try {
     Array.from({ length: connections }, () => worker(w)),
   );
 
-  const samples: Array<{ s: number; rss: number; lagP99: number }> = [];
+  const samples: Array<{ s: number; rss: number; lagP99: number; heap: number; external: number }> = [];
   const start = Date.now();
   out(
     `# soak: ${minutes} min, ${open}/${args.sockets} sockets open, W1–W4 × ${connections} clients, ${args.incidents} seeded; server pid ${server.pid}`,
   );
-  out('   s   RSS MB   loop p99 ms   requests   errors   events');
+  out('   s   RSS MB  heap MB  ext MB   loop p99 ms   requests   errors   events');
   while (Date.now() - start < minutes * 60_000 && serverExit === null) {
     await sleep(10_000);
-    let lagP99 = NaN;
+    // where the memory is: V8's heap in use, and memory outside it (Buffers, sockets' zlib state)
+    let text = '';
     try {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const m = /^buurtwag_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text);
-      if (m) lagP99 = Number(m[1]) * 1000;
+      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     } catch {
       // metrics port not answering: shown as NaN
     }
-    const sample = { s: Math.round((Date.now() - start) / 1000), rss: rssMb(server.pid), lagP99 };
+    const metric = (name: string) => Number(new RegExp(`^buurtwag_${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+    const sample = {
+      s: Math.round((Date.now() - start) / 1000),
+      rss: rssMb(server.pid),
+      lagP99: metric('nodejs_eventloop_lag_p99_seconds') * 1000,
+      heap: metric('nodejs_heap_size_used_bytes') / 2 ** 20,
+      external: metric('nodejs_external_memory_bytes') / 2 ** 20,
+    };
     samples.push(sample);
     const total = Object.values(stats).reduce((a, s) => a + s.n, 0);
     const errors = Object.values(stats).reduce((a, s) => a + s.errors, 0);
     out(
-      `${String(sample.s).padStart(4)} ${sample.rss.toFixed(0).padStart(8)} ${sample.lagP99.toFixed(1).padStart(13)} ${String(total).padStart(10)} ${String(errors).padStart(8)} ${String(delivered).padStart(8)}`,
+      `${String(sample.s).padStart(4)} ${sample.rss.toFixed(0).padStart(8)} ${sample.heap.toFixed(0).padStart(8)} ${sample.external.toFixed(0).padStart(7)} ${sample.lagP99.toFixed(1).padStart(13)} ${String(total).padStart(10)} ${String(errors).padStart(8)} ${String(delivered).padStart(8)}`,
     );
   }
   running = false;

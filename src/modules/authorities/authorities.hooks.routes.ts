@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
 import { Problem } from '../../platform/http/problem.schema.js';
+import { jsonDeeperThan, tooDeep } from '../../platform/http/json-body.js';
 import { receiveUpdate, revealSecret } from './authorities.inbound.js';
 
 const UpdateBody = Type.Object(
@@ -34,6 +35,10 @@ export async function authorityHookRoutes(
     { parseAs: 'string', bodyLimit: 64 * 1024 },
     (request, body, done) => {
       (request as WithRawBody).rawBody = body as string;
+      if (jsonDeeperThan(body as string)) {
+        done(tooDeep(), undefined);
+        return;
+      }
       try {
         done(null, JSON.parse(body as string));
       } catch (err) {

@@ -1,6 +1,8 @@
 import type { InjectOptions } from 'fastify';
+import { Value } from 'typebox/value';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, as, json, RESIDENT, RESIDENT_2, useTestApp } from '../../../test/helpers/app.js';
+import { IncidentList } from './incidents.schemas.js';
 
 /**
  * Lists: near (nearest first, with distance), bbox, every filter and sort, and cursor pagination
@@ -81,6 +83,18 @@ describe('near', () => {
       headers: await as(ADMIN, 'admin'),
     });
     expect(names(json(res))).toEqual(['d50', 'd100', 'd300', 'd500', 'd700', 'd900']);
+  });
+
+  // Lists are written with JSON.stringify, not the schema's serializer (sendJsonBytes), so nothing
+  // strips a field the contract does not have: every item must be exactly the documented shape.
+  it('answers exactly the documented shape, for the public and for staff', async () => {
+    for (const headers of [{}, await as(RESIDENT_2), await as(ADMIN, 'admin')]) {
+      const res = await inject({ url: `/api/v1/incidents?near=${CENTRE.join(',')}&radius=1000`, headers });
+      const body = json(res);
+      expect(body.items.length).toBeGreaterThan(0);
+      expect(Value.Check(IncidentList, body)).toBe(true);
+      expect(Value.Clean(IncidentList, structuredClone(body))).toEqual(body);
+    }
   });
 
   it('combines with filters', async () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
+import { sendJsonBytes } from '../../platform/http/json-bytes.js';
 import { Problem } from '../../platform/http/problem.schema.js';
 import * as service from './incidents.service.js';
 import {
@@ -92,7 +93,7 @@ export async function incidentRoutes(fastify: FastifyInstance, deps: { db: Datab
         response: { 200: IncidentList, 400: Problem, 401: Problem },
       },
     },
-    async (request) => service.listIncidents(db, contextOf(request), request.query),
+    async (request, reply) => sendJsonBytes(reply, await service.listIncidents(db, contextOf(request), request.query)),
   );
 
   app.get(

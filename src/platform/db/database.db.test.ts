@@ -142,3 +142,48 @@ describe('transactions across pooled connections', () => {
     expect(committed).toHaveLength(45);
   });
 });
+
+describe('rows (pg-rows.ts builds them)', () => {
+  it('hold every column with pg’s own parsing, NULLs and all', async () => {
+    const { rows } = await t.current.db.query<Record<string, unknown>>({
+      text: `SELECT 1::int AS a, NULL::text AS b, 9007199254740991::int8 AS big, '{"x":[1]}'::jsonb AS doc,
+                    ARRAY[1,2]::int[] AS list, true AS yes, 'tekst'::text AS "Naam met spasies"
+             FROM generate_series(1, 3)`,
+    });
+    expect(rows).toHaveLength(3);
+    expect(rows[2]).toEqual({
+      a: 1,
+      b: null,
+      big: 9007199254740991,
+      doc: { x: [1] },
+      list: [1, 2],
+      yes: true,
+      'Naam met spasies': 'tekst',
+    });
+    expect(Object.keys(rows[0]!)).toEqual(['a', 'b', 'big', 'doc', 'list', 'yes', 'Naam met spasies']);
+  });
+
+  it('keep the last of two columns with one name, and a column named __proto__ as a plain property', async () => {
+    const { rows } = await t.current.db.query<Record<string, unknown>>({
+      text: `SELECT 1 AS x, 2 AS x, 'p' AS "__proto__"`,
+    });
+    const row = rows[0]!;
+    expect(row['x']).toBe(2);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe('p');
+  });
+
+  it('follow each statement’s own columns when statements alternate', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.current.db.query<Record<string, unknown>>({
+          text: i % 2 === 0 ? `SELECT $1::int AS n, 'even' AS kind` : `SELECT 'odd' AS kind, $1::int AS n, 0 AS extra`,
+          values: [i],
+        }),
+      ),
+    );
+    results.forEach(({ rows }, i) =>
+      expect(rows[0]).toEqual(i % 2 === 0 ? { n: i, kind: 'even' } : { kind: 'odd', n: i, extra: 0 }),
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { installFastRows } from './pg-rows.js';
 
 /**
  * The one database interface of the app, the same in both modes: a node-postgres pool, either
@@ -63,6 +64,7 @@ export interface PoolDatabaseOptions {
 // 2^53), numerics as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+installFastRows();
 
 export function createPoolDatabase(options: PoolDatabaseOptions): Database {
   const pool = new pg.Pool(options.pool);

@@ -32,7 +32,7 @@ export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions)
     return;
   }
   const page = renderPage(readFileSync(indexFile, 'utf8'), options.web);
-  const csp = { contentSecurityPolicy: { useDefaults: false, directives: pageCsp(options) } };
+  const csp = pageCsp(options);
   // files at the top of dist (sw.js, the manifest, icons): anything else is an app route
   const rootFiles = new Set(
     readdirSync(options.distDir, { withFileTypes: true })
@@ -55,7 +55,7 @@ export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions)
     return reply.sendFile(`assets/${file}`);
   });
 
-  app.get('/*', { schema: { hide: true }, helmet: csp }, (request, reply) => {
+  app.get('/*', { schema: { hide: true }, config: { contentSecurityPolicy: csp } }, (request, reply) => {
     const pathname = request.url.split('?')[0] ?? '/';
     if (SERVER_PATHS.test(pathname)) return reply.callNotFound();
     const name = pathname.slice(1);
