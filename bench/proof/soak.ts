@@ -8,9 +8,15 @@
  * short run): `--sockets` WebSocket clients subscribed to boxes over the seeded area, and the four
  * core workloads (W1 create, W2 nearby, W3 detail, W4 box, as in bench/load.ts) from
  * `--connections` clients each, in this process. Every 10 s it samples the server's RSS and
- * the event-loop delay p99 the server measured since the last scrape; at the end it prints
- * requests, errors, latency per workload, events delivered, and RSS at the start of the
- * second minute (after warm-up) against the end: a leak shows as steady growth.
+ * the event-loop delay p99 the server measured since the last scrape, V8's heap in use and the
+ * memory outside it; at the end it prints requests, errors, latency per workload, events
+ * delivered, and memory per minute.
+ *
+ * One RSS sample says little: it swings ±50 MB with where V8's collector is in its cycle. So
+ * memory is judged per minute: the median RSS, and the lowest heap in use (about what is live
+ * after a collection; a leak raises it minute after minute). RSS growth is the last minute's
+ * median against that of the first minute after `--warmup-minutes` (default 3: V8 sizes its old
+ * generation for the allocation rate during the first minutes, and RSS follows it).
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -35,6 +41,7 @@ import {
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
+    'warmup-minutes': { type: 'string', default: '3' },
     sockets: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '8' },
     incidents: { type: 'string', default: '20000' },
@@ -210,12 +217,37 @@ try {
       `${w}  ${(s.n / elapsed).toFixed(1).padStart(7)} ${l.p50.toFixed(1).padStart(8)} ${l.p99.toFixed(1).padStart(8)} ${String(s.errors).padStart(8)}${s.errors ? `  ${JSON.stringify(s.codes)}` : ''}`,
     );
   }
-  const warm = samples.find((x) => x.s >= 60) ?? samples[0];
-  const last = samples.at(-1);
-  const lags = samples.map((x) => x.lagP99).filter((x) => !Number.isNaN(x));
+  // per minute: median RSS and the heap's floor and peak
+  const perMinute = new Map<number, typeof samples>();
+  for (const x of samples) {
+    const minute = Math.ceil(x.s / 60);
+    perMinute.set(minute, [...(perMinute.get(minute) ?? []), x]);
+  }
+  out('minute   RSS median MB   heap min MB   heap max MB');
+  const rssMedian = new Map<number, number>();
+  for (const [minute, xs] of perMinute) {
+    rssMedian.set(minute, summarise(xs.map((x) => x.rss)).p50);
+    out(
+      `${String(minute).padStart(6)} ${rssMedian.get(minute)!.toFixed(0).padStart(15)} ${Math.min(
+        ...xs.map((x) => x.heap),
+      )
+        .toFixed(0)
+        .padStart(13)} ${Math.max(...xs.map((x) => x.heap))
+        .toFixed(0)
+        .padStart(13)}`,
+    );
+  }
+  const warmupMinutes = Number(args['warmup-minutes']);
+  const lastMinute = Math.max(...perMinute.keys());
+  const fromMinute = Math.min(warmupMinutes + 1, lastMinute);
+  const growth = (from: number) => {
+    const [a, b] = [rssMedian.get(from) ?? NaN, rssMedian.get(lastMinute) ?? NaN];
+    return `minute ${from} ${a.toFixed(0)} MB → minute ${lastMinute} ${b.toFixed(0)} MB (${((100 * (b - a)) / a).toFixed(1)} %)`;
+  };
   out(
-    `RSS after warm-up (${warm?.s} s) ${warm?.rss.toFixed(0)} MB → end ${last?.rss.toFixed(0)} MB; max ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB`,
+    `RSS median ${growth(fromMinute)}; from the second minute ${growth(Math.min(2, lastMinute))}; max ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB`,
   );
+  const lags = samples.map((x) => x.lagP99).filter((x) => !Number.isNaN(x));
   out(
     `event-loop delay p99 per 10 s: median ${summarise(lags).p50.toFixed(1)} ms, worst ${summarise(lags).max.toFixed(1)} ms`,
   );

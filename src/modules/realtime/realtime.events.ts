@@ -5,6 +5,8 @@ import type { WireEvent } from './realtime.repository.js';
 
 export const EVENTS_TOPIC = 'realtime.events.v1';
 const BATCH = 500;
+/** how soon a node tries again to announce events the bus did not take */
+export const REANNOUNCE_MS = 500;
 
 export interface RealtimeLog {
   warn(obj: object, msg: string): void;
@@ -21,6 +23,13 @@ export class Sequencer {
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /**
+   * The newest event the bus did not take (Redis away, or this node's connection still
+   * redialling). It is announced again until the bus takes it: the other nodes then fill the gap
+   * before it from the database, instead of waiting for their poll or for the next event.
+   */
+  private unannounced: WireEvent | null = null;
+  private reannounceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Database,
@@ -40,6 +49,7 @@ export class Sequencer {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.reannounceTimer) clearTimeout(this.reannounceTimer);
     await this.running;
   }
 
@@ -64,8 +74,32 @@ export class Sequencer {
     if (range === null) return false;
     const events = await repo.loadRange(this.db, range.from - 1, range.to, BATCH);
     this.local(events);
-    if (events.length > 0) await this.bus.publish(EVENTS_TOPIC, JSON.stringify(events));
+    if (events.length > 0) await this.announce(events);
     return range.to - range.from + 1 >= BATCH;
+  }
+
+  private async announce(events: WireEvent[]): Promise<void> {
+    const newest = events[events.length - 1]!;
+    if (await this.bus.publish(EVENTS_TOPIC, JSON.stringify(events))) {
+      if (this.unannounced && this.unannounced.seq <= newest.seq) this.unannounced = null;
+      return;
+    }
+    if (!this.unannounced || this.unannounced.seq < newest.seq) this.unannounced = newest;
+    this.reannounceLater();
+  }
+
+  private reannounceLater(): void {
+    if (this.reannounceTimer || this.closed) return;
+    this.reannounceTimer = setTimeout(() => {
+      this.reannounceTimer = null;
+      const event = this.unannounced;
+      if (!event || this.closed) return;
+      void this.bus.publish(EVENTS_TOPIC, JSON.stringify([event])).then((sent) => {
+        if (sent && this.unannounced === event) this.unannounced = null;
+        if (this.unannounced) this.reannounceLater();
+      });
+    }, REANNOUNCE_MS);
+    this.reannounceTimer.unref();
   }
 
   /** The timer's check: cheap when nothing waits (a partial index of the unsequenced rows). */
