@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db/database.js';
+import { write, type Queryable } from '../../platform/db/database.js';
 
 /** Where a change came from: the HTTP request, when there was one. */
 export interface AuditOrigin {
@@ -74,7 +74,7 @@ const jsonOrNull = (value: unknown): string | null => (value === undefined ? nul
  * (audit.sealer.ts) chains it later, so writers never wait for one another here.
  */
 export async function recordAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await tx.query({
+  await write(tx, {
     name: 'audit.insert',
     text: `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, data, before, after, request_id, ip)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -1,4 +1,4 @@
-import type { Queryable, Tx } from '../../platform/db/database.js';
+import { write, type Queryable, type Tx } from '../../platform/db/database.js';
 import { countIncidentEvents } from '../incidents/incidents.metrics.js';
 
 export interface TimelineEventInsert {
@@ -31,7 +31,7 @@ export async function appendEvents(tx: Tx, events: TimelineEventInsert[]): Promi
   if (events.length === 0) return;
   tx.afterCommit('timeline');
   await countIncidentEvents(tx, events);
-  await tx.query({
+  await write(tx, {
     name: 'timeline.append',
     text: `INSERT INTO incident_events (incident_id, type, actor_id, data, internal)
            SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::boolean[])`,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { combineWrites, write } from './database.js';
 import { migrate, readMigrations } from './migrate.js';
 import { useTestDatabase } from '../../../test/helpers/database.js';
 
@@ -185,5 +186,72 @@ describe('rows (pg-rows.ts builds them)', () => {
     results.forEach(({ rows }, i) =>
       expect(rows[0]).toEqual(i % 2 === 0 ? { n: i, kind: 'even' } : { kind: 'odd', n: i, extra: 0 }),
     );
+  });
+});
+
+describe('held writes (Tx.hold)', () => {
+  const table = () => `${t.current.schema}.held_writes`;
+  const count = async () =>
+    (await t.current.db.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${table()}` })).rows[0]!.n;
+
+  it('land with the transaction, renumbered after one another, and are seen by its next query', async () => {
+    await t.current.db.query({ text: `CREATE TABLE ${table()} (a int NOT NULL, b text, c jsonb)` });
+    const seen = await t.current.db.transaction(async (tx) => {
+      await write(tx, { text: `INSERT INTO ${table()} (a, b) VALUES ($1, $2)`, values: [1, 'one'] });
+      await write(tx, { text: `INSERT INTO ${table()} (a, c) VALUES ($1, $2)`, values: [2, '{"x":2}'] });
+      await write(tx, { name: 'held.three', text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [3] });
+      const { rows } = await tx.query<{ a: number; b: string | null; c: unknown }>({
+        text: `SELECT a, b, c FROM ${table()} ORDER BY a`,
+      });
+      return rows;
+    });
+    expect(seen).toEqual([
+      { a: 1, b: 'one', c: null },
+      { a: 2, b: null, c: { x: 2 } },
+      { a: 3, b: null, c: null },
+    ]);
+    await t.current.db.transaction(async (tx) => {
+      await write(tx, { text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [4] });
+    });
+    expect(await count()).toBe(4);
+  });
+
+  it('roll back with the transaction, and a failing one fails it', async () => {
+    const before = await count();
+    await expect(
+      t.current.db.transaction(async (tx) => {
+        await write(tx, { text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [5] });
+        await write(tx, { text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [null] });
+      }),
+    ).rejects.toMatchObject({ code: '23502' });
+    await expect(
+      t.current.db.transaction(async (tx) => {
+        await write(tx, { text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [6] });
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(await count()).toBe(before);
+  });
+
+  it('run at once outside a transaction', async () => {
+    const before = await count();
+    await write(t.current.db, { text: `INSERT INTO ${table()} (a) VALUES ($1)`, values: [7] });
+    expect(await count()).toBe(before + 1);
+  });
+});
+
+describe('combineWrites', () => {
+  it('makes one statement of data-modifying CTEs, named only when every part is', () => {
+    const one = { name: 'x', text: 'INSERT INTO t (a, b) VALUES ($1, $2)', values: [1, 2] };
+    const two = { name: 'y', text: 'UPDATE u SET c = $1 WHERE id = $2', values: [3, 4] };
+    const combined = combineWrites([one, two]);
+    expect(combined.text).toBe(
+      'WITH w0 AS (INSERT INTO t (a, b) VALUES ($1, $2)),\nw1 AS (UPDATE u SET c = $3 WHERE id = $4)\nSELECT 1',
+    );
+    expect(combined.values).toEqual([1, 2, 3, 4]);
+    expect(combined.name).toMatch(/^q_/);
+    expect(combineWrites([one, { ...two, name: undefined }]).name).toBeUndefined();
+    expect(combineWrites([one])).toBe(one);
+    expect(() => combineWrites([one, { text: 'SELECT 1' }])).toThrow(/only INSERT/);
   });
 });

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { installFastRows } from './pg-rows.js';
+import { statementName } from './statement-name.js';
 
 /**
  * The one database interface of the app, the same in both modes: a node-postgres pool, either
@@ -35,7 +36,43 @@ export type Tx = Queryable & {
    * A function is called once after COMMIT (metrics that must not count a rolled-back write).
    */
   afterCommit(topic: CommitTopic | (() => void)): void;
+  /**
+   * An INSERT, UPDATE or DELETE whose answer nobody reads (a timeline event, an audit row, a
+   * job): held, and sent together with the other held writes as one statement just before the
+   * next query of this transaction or its COMMIT. A create then pays one round trip to the
+   * database for its timeline, audit and job rows instead of three. Held writes run in one
+   * snapshot, so they must not depend on each other (rows of different tables, or independent
+   * rows); an error in one rolls the transaction back like any other. Use `write()` below.
+   */
+  hold(sql: Sql): void;
 };
+
+/** Runs a write whose answer nobody reads: held in a transaction (Tx.hold), at once elsewhere. */
+export async function write(db: Queryable, sql: Sql): Promise<void> {
+  const tx = db as Partial<Tx>;
+  if (tx.inTransaction === true && tx.hold) tx.hold(sql);
+  else await db.query(sql);
+}
+
+/**
+ * Held writes as one statement: each a data-modifying CTE (Postgres runs every one of them to
+ * completion, whether or not the query reads it), parameters renumbered after the ones before.
+ */
+export function combineWrites(statements: readonly Sql[]): Sql {
+  if (statements.length === 1) return statements[0]!;
+  const values: unknown[] = [];
+  const parts = statements.map((statement, i) => {
+    if (!/^\s*(INSERT|UPDATE|DELETE)\b/i.test(statement.text)) {
+      throw new Error(`only INSERT, UPDATE or DELETE can be held: ${statement.text.slice(0, 40)}`);
+    }
+    const offset = values.length;
+    values.push(...(statement.values ?? []));
+    return `w${i} AS (${statement.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
+  });
+  const text = `WITH ${parts.join(',\n')}\nSELECT 1`;
+  // the same writes in the same order (a create's) make the same text: prepared once per connection
+  return { text, values, ...(statements.every((s) => s.name) ? { name: statementName(text) } : {}) };
+}
 
 export type CommitTopic = 'timeline';
 
@@ -110,14 +147,23 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       let broken: Error | undefined;
       const topics = new Set<CommitTopic>();
       const callbacks: Array<() => void> = [];
+      const held: Sql[] = [];
+      const sendHeld = async () => {
+        if (held.length > 0) await run(client, combineWrites(held.splice(0)));
+      };
       try {
         await client.query('BEGIN');
         const tx: Tx = {
-          ...clientQueryable(client),
+          query: async <R extends object>(sql: Sql) => {
+            await sendHeld();
+            return run<R>(client, sql);
+          },
           inTransaction: true,
           afterCommit: (t) => void (typeof t === 'function' ? callbacks.push(t) : topics.add(t)),
+          hold: (sql) => void held.push(sql),
         };
         const result = await fn(tx);
+        await sendHeld();
         await client.query('COMMIT');
         if (topics.size > 0) committed(topics);
         for (const callback of callbacks) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Database, Queryable } from '../db/database.js';
+import { write, type Database, type Queryable } from '../db/database.js';
 
 /**
  * Durable jobs in PostgreSQL, so a job is enqueued in the same transaction as the write that
@@ -54,7 +54,7 @@ export async function enqueue<P extends object>(
   payload: P,
   options: { runAt?: Date; maxAttempts?: number } = {},
 ): Promise<void> {
-  await tx.query({
+  await write(tx, {
     name: 'jobs.enqueue',
     text: `INSERT INTO jobs (name, payload, run_at, max_attempts)
            VALUES ($1, $2, coalesce($3, now()), $4)`,
