@@ -183,6 +183,8 @@ try {
   const random = rng(0x5eed);
   const total = Number(args.fuzz);
   let next = 0;
+  // time per operation: what the canary waits behind when the fuzzer costs it latency
+  const perOperation = new Map<string, { n: number; ms: number; max: number }>();
   const fuzzStart = Date.now();
   await Promise.all(
     Array.from({ length: Number(args.concurrency) }, async () => {
@@ -190,6 +192,13 @@ try {
         const i = next++;
         const op = i < ops.length ? ops[i]! : ops[Math.floor(random() * ops.length)]!;
         const req = fuzzRequest(op, random, ctx);
+        const started = performance.now();
+        const timed = () => {
+          const key = `${op.method.toUpperCase()} ${op.path}`;
+          const entry = perOperation.get(key) ?? { n: 0, ms: 0, max: 0 };
+          const ms = performance.now() - started;
+          perOperation.set(key, { n: entry.n + 1, ms: entry.ms + ms, max: Math.max(entry.max, ms) });
+        };
         try {
           const res = await fetch(base + req.url, {
             method: req.method,
@@ -198,6 +207,7 @@ try {
             signal: AbortSignal.timeout(10_000),
           });
           record('fuzz', res.status, await res.text(), `${req.method} ${req.url.slice(0, 120)}`);
+          timed();
         } catch (err) {
           // a header value fetch refuses, or the server closing on a broken request: not a 5xx
           record('fuzz', 0, '', `${req.method} ${req.url.slice(0, 120)} ${(err as Error).message}`);
@@ -213,6 +223,10 @@ try {
 
   out('');
   out(`fuzz: ${total} requests over ${ops.length} operations in ${fuzzSeconds.toFixed(1)} s`);
+  const costliest = [...perOperation].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5);
+  out(
+    `  costliest operations (total ms / n / max ms): ${costliest.map(([key, e]) => `${key} ${e.ms.toFixed(0)}/${e.n}/${e.max.toFixed(0)}`).join('; ')}`,
+  );
   for (const [p, m] of statuses) {
     out(`  ${p.padEnd(8)} statuses ${JSON.stringify(Object.fromEntries([...m].sort((a, b) => a[0] - b[0])))}`);
   }
