@@ -238,14 +238,16 @@ try {
     );
   }
   const warmupMinutes = Number(args['warmup-minutes']);
-  const lastMinute = Math.max(...perMinute.keys());
+  // the last whole minute (the final sample may open a minute of its own)
+  const whole = [...perMinute].filter(([, xs]) => xs.length >= 5).map(([minute]) => minute);
+  const lastMinute = Math.max(...(whole.length > 0 ? whole : [...perMinute.keys()]));
   const fromMinute = Math.min(warmupMinutes + 1, lastMinute);
   const growth = (from: number) => {
     const [a, b] = [rssMedian.get(from) ?? NaN, rssMedian.get(lastMinute) ?? NaN];
     return `minute ${from} ${a.toFixed(0)} MB → minute ${lastMinute} ${b.toFixed(0)} MB (${((100 * (b - a)) / a).toFixed(1)} %)`;
   };
   out(
-    `RSS median ${growth(fromMinute)}; from the second minute ${growth(Math.min(2, lastMinute))}; max ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB`,
+    `RSS median ${growth(fromMinute)}; from the second ${growth(Math.min(2, lastMinute))}; max ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB`,
   );
   const lags = samples.map((x) => x.lagP99).filter((x) => !Number.isNaN(x));
   out(
