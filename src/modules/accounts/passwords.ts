@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { AppError } from '../../platform/http/errors.js';
 
 /**
  * Password hashing and policy. argon2id with the OWASP minimum (19 MiB memory, 2 passes, 1 lane):
@@ -33,16 +35,63 @@ export function checkPassword(password: string): PasswordProblem | null {
   return null;
 }
 
+/**
+ * At most this many hashes at once, one core fewer than the machine has (at least one), so that
+ * a burst of sign-ins — or someone spraying passwords — can never take every core from serving
+ * everything else: the others wait their turn. Measured under the abuse script's fuzzer on two
+ * cores, up to four hashes ran at once on libuv's threads and cheap requests waited behind them.
+ */
+export const HASHING_SLOTS = Math.max(1, os.availableParallelism() - 1);
+/** Past this many waiting, a request is told to come back (503 with Retry-After) instead of queueing. */
+export const MAX_WAITING_HASHES = 200;
+
+export class HashingGate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly slots: number) {}
+
+  load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.slots) {
+      if (this.waiting.length >= MAX_WAITING_HASHES) throw new AppError('unavailable', 'error.unavailable.detail');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      // the slot passes straight to the next in line, or is given back
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+const gate = new HashingGate(HASHING_SLOTS);
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return gate.run(() => hash(password, OPTIONS));
 }
 
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  try {
-    return await verify(stored, password);
-  } catch {
-    return false;
-  }
+  return gate.run(async () => {
+    try {
+      return await verify(stored, password);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** How many hashes run and wait right now (tests and metrics). */
+export function hashingLoad(): { running: number; waiting: number } {
+  return gate.load();
 }
 
 /**
@@ -51,7 +100,7 @@ export async function verifyPassword(stored: string, password: string): Promise<
  */
 let decoy: Promise<string> | null = null;
 export function decoyHash(): Promise<string> {
-  decoy ??= hash('decoy-password-that-matches-nothing', OPTIONS);
+  decoy ??= gate.run(() => hash('decoy-password-that-matches-nothing', OPTIONS));
   return decoy;
 }
 
