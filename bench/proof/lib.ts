@@ -269,11 +269,16 @@ export interface ServerChild {
  * resolved once it listens. `env` is the whole environment (see serverEnv).
  */
 export async function startServerChild(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerChild> {
+  // The server's log goes to a file, not a pipe: stdout to a pipe is synchronous on Linux, so a
+  // pipe read by this (busy) process would stall the server's event loop whenever it filled.
+  const logPath = path.join(os.tmpdir(), `bw-serve-${process.pid}-${randomBytes(4).toString('hex')}.log`);
+  const logFd = fs.openSync(logPath, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: ROOT,
     env: { ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, 'pipe'],
   });
+  fs.closeSync(logFd);
   track(child.pid!);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -282,28 +287,30 @@ export async function startServerChild(env: Record<string, string>, timeoutMs = 
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => {
       untrack(child.pid!);
+      fs.rmSync(logPath, { force: true });
       resolve(signal ?? String(code));
     }),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(
-      () => reject(new Error(`serve did not listen within ${timeoutMs} ms:\n${err}`)),
-      timeoutMs,
-    );
-    const onData = (d: Buffer) => {
-      buffered += d.toString();
-      const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffered);
+    const started = Date.now();
+    const poll = setInterval(() => {
+      let head = '';
+      try {
+        head = fs.readFileSync(logPath, 'utf8').slice(0, 200_000);
+      } catch {
+        // not there yet, or removed because the server exited (handled below)
+      }
+      const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(head);
       if (match) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        clearInterval(poll);
         resolve(Number(match[1]));
-      } else if (buffered.length > 100_000) buffered = buffered.slice(-10_000);
-    };
-    child.stdout!.on('data', onData);
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`serve did not listen within ${timeoutMs} ms:\n${err}`));
+      }
+    }, 50);
     void exited.then((how) => {
-      clearTimeout(timer);
+      clearInterval(poll);
       reject(new Error(`serve exited (${how}) before listening:\n${err}`));
     });
   });
