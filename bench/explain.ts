@@ -79,11 +79,17 @@ await incidents.listIncidents(
     limit: 201,
   },
 );
-await incidents.listIncidents(explaining('bbox of ~2 km, limit=200, sort=-createdAt'), {
-  ...base,
-  bbox: [28.03, -26.21, 28.05, -26.192],
-  limit: 201,
-});
+// W5, the map's pins: newest first in the box. The repository picks one of two plans from the
+// planner's estimate of the box; both are shown, the chosen one first.
+const mapBox: [number, number, number, number] = [28.03, -26.21, 28.05, -26.192];
+const chosen = await incidents.chooseNewestInBoxPlan(db, mapBox, 201);
+for (const plan of [chosen, chosen === 'box-index' ? 'created-index' : 'box-index'] as const) {
+  await incidents.listIncidents(
+    explaining(`W5 bbox of ~2 km, limit=200, sort=-createdAt: ${plan}${plan === chosen ? ' (chosen)' : ''}`),
+    { ...base, bbox: mapBox, limit: 201 },
+    plan,
+  );
+}
 await incidents.listIncidents(explaining('list newest first, no filter (first page)'), base);
 await incidents.listIncidents(explaining('list sort=-priority status=reported'), {
   ...base,

@@ -1,13 +1,14 @@
 /**
  * HTTP load scenarios against a running server, with autocannon:
  *
- *   npx tsx bench/load.ts --url http://127.0.0.1:3000 --workload W1|W2|W3|W4|all \
+ *   npx tsx bench/load.ts --url http://127.0.0.1:3000 --workload W1|W2|W3|W4|W5|all \
  *     --duration 20 --connections 50 [--pid <server pid>] [--warmup 3] [--json]
  *
  *   W1  POST /api/v1/incidents            new reports at random points in Johannesburg
  *   W2  GET  /api/v1/incidents?near=…     1,000 fixed centres, 70 % inside seed 1's hot spots
  *   W3  GET  /api/v1/incidents/:id        10,000 existing public incidents
  *   W4  GET  /api/v1/incidents?bbox=…     1,000 fixed boxes of ~2 km, 70 % on hot spots
+ *   W5  GET  the same boxes, newest first (sort=-createdAt): the web map's pins from zoom 14
  *
  * Every request set is fixed (a seeded PRNG) so two runs ask the same questions; the requests
  * rotate through the set in order. Start the server with RATE_LIMITS=off, or the rate limiter is
@@ -20,8 +21,8 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createRandom, hotSpots, HOT_SPOT_RADIUS_M, SEED_BOUNDS, type HotSpot } from '../src/cli/seed.js';
 
-type Workload = 'W1' | 'W2' | 'W3' | 'W4';
-const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W3', 'W4'];
+type Workload = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
+const WORKLOADS: readonly Workload[] = ['W1', 'W2', 'W3', 'W4', 'W5'];
 
 /** the development acting user for writes, until accounts exist (X-Dev-User) */
 // the account W1 reports as: registered on first use, signed in after that
@@ -61,7 +62,7 @@ const selected: Workload[] =
     ? [...WORKLOADS]
     : args.workload.split(',').map((w) => {
         const name = w.trim().toUpperCase();
-        if (!WORKLOADS.includes(name as Workload)) fail(`unknown workload "${w}": use W1, W2, W3, W4 or all`);
+        if (!WORKLOADS.includes(name as Workload)) fail(`unknown workload "${w}": use W1, W2, W3, W4, W5 or all`);
         return name as Workload;
       });
 
@@ -246,6 +247,8 @@ async function scenario(workload: Workload): Promise<Scenario> {
     }
     case 'W4':
       return { method: 'GET', paths: bboxPaths(), headers: {} };
+    case 'W5':
+      return { method: 'GET', paths: bboxPaths().map((p) => `${p}&sort=-createdAt`), headers: {} };
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole benchmark in one go: migrate, seed, start the server, run W1–W4, stop the server.
+# The whole benchmark in one go: migrate, seed, start the server, run W1–W5, stop the server.
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bw_bench bench/run-all.sh
 #   DATA_DIR=/tmp/bw-bench bench/run-all.sh            # embedded mode (PGlite), a scratch DATA_DIR

@@ -28,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // extensions live in public, shared by the per-file schemas
     await client.query('CREATE EXTENSION IF NOT EXISTS postgis');
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    await client.query('CREATE EXTENSION IF NOT EXISTS btree_gist');
   } catch (err) {
     throw new Error(
       `PostGIS is missing on the test server (apt-get install -y postgresql-15-postgis-3): ${(err as Error).message}`,

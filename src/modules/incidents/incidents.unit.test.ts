@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
 import { newReference, normalizeReference, REFERENCE_PATTERN } from './incidents.references.js';
+import { newestInBoxPlan } from './incidents.repository.js';
 import { STATUS_MOVES } from './incidents.service.js';
 
 describe('references', () => {
@@ -48,5 +49,20 @@ describe('status moves', () => {
       rejected: [],
       duplicate: [],
     });
+  });
+});
+
+describe('newest first within a box: which index', () => {
+  it('reads the box index unless the box holds a tenth of the incidents or less than a page', () => {
+    // a street map in a dense suburb of a million incidents: the box index
+    expect(newestInBoxPlan(8_000, 1_000_000, 201)).toBe('box-index');
+    expect(newestInBoxPlan(99_000, 1_000_000, 201)).toBe('box-index');
+    // the whole city: walking the newest first finds a page after a few rows
+    expect(newestInBoxPlan(100_000, 1_000_000, 201)).toBe('created-index');
+    expect(newestInBoxPlan(1_000_000, 1_000_000, 201)).toBe('created-index');
+    // fewer than a page in the box, no statistics, an empty table: the planner's own plan
+    expect(newestInBoxPlan(150, 1_000_000, 201)).toBe('created-index');
+    expect(newestInBoxPlan(null, 1_000_000, 201)).toBe('created-index');
+    expect(newestInBoxPlan(0, 0, 201)).toBe('created-index');
   });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { postgis } from '@electric-sql/pglite-postgis';
 import { PGliteWireServer } from './pglite-wire-server.js';
@@ -52,7 +53,7 @@ export async function startEmbeddedEngine(
     fs.rmSync(socketPath, { force: true }); // stale, from a process that died
     const db = await PGlite.create({
       ...(options.inMemory ? {} : { dataDir: path.join(dataDir, 'pgdata') }),
-      extensions: { postgis, pg_trgm },
+      extensions: { postgis, pg_trgm, btree_gist },
     });
     const server = new PGliteWireServer({ db, path: socketPath, onError });
     await server.start();
