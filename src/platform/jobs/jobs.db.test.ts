@@ -69,6 +69,44 @@ describe('durable jobs', () => {
     expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, n) => n));
   });
 
+  it('on stop, finish the job in hand and hand the rest of the batch back at once', async () => {
+    const { db } = t.current;
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 5; n++) await enqueue(tx, 'test.slow', { n });
+    });
+    let release!: () => void;
+    const inHand = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    const done: number[] = [];
+    const runner = new JobRunner(db, quiet, { batchSize: 5 });
+    runner.register<{ n: number }>({
+      name: 'test.slow',
+      handle: async (p) => {
+        started();
+        await inHand;
+        done.push(p.n);
+      },
+    });
+    runner.start();
+    await firstStarted;
+    const stopping = runner.stop();
+    release();
+    await stopping;
+    expect(done).toHaveLength(1);
+
+    const { rows } = await db.query<{ locked_by: string | null; attempts: number }>({
+      text: `SELECT locked_by, attempts FROM jobs WHERE name = 'test.slow'`,
+    });
+    expect(rows).toHaveLength(4);
+    expect(rows.every((r) => r.locked_by === null && r.attempts === 0)).toBe(true);
+    // another runner takes them now, not after the lease would have run out
+    const next = new JobRunner(db, quiet, { batchSize: 5 });
+    next.register<{ n: number }>({ name: 'test.slow', handle: async (p) => void done.push(p.n) });
+    expect(await next.runDue()).toBe(4);
+    expect(done.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('backoff doubles and is capped at an hour', () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
   });

@@ -86,6 +86,8 @@ export class JobRunner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  /** stop() was called: hand back what is claimed but not started (runDue alone never sets it) */
+  private stopping = false;
   private readonly periodic: Array<{ name: string; intervalMs: number }> = [];
   private timers: NodeJS.Timeout[] = [];
   // unique per runner, so a runner whose lease expired cannot finish a job another one took over
@@ -108,6 +110,7 @@ export class JobRunner {
 
   start(): void {
     this.stopped = false;
+    this.stopping = false;
     this.schedule(0);
     for (const { name, intervalMs } of this.periodic) {
       // one run at a time: a slow run (a webhook that takes its full timeout) is not overlapped
@@ -135,6 +138,7 @@ export class JobRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     if (this.timer) clearTimeout(this.timer);
@@ -142,11 +146,33 @@ export class JobRunner {
     await this.running;
   }
 
-  /** Runs every due job once; returns how many ran. Used by the loop and by tests. */
+  /**
+   * Runs every due job once; returns how many ran. Used by the loop and by tests. Once stop() is
+   * called, the job in hand finishes and the rest of the batch is handed back at once: a node
+   * shutting down must not work through a whole batch (20 slow jobs could outlast its shutdown
+   * deadline), nor keep them leased for lockSeconds where no other runner can take them.
+   */
   async runDue(): Promise<number> {
     const jobs = await this.claim();
-    for (const job of jobs) await this.execute(job);
-    return jobs.length;
+    let ran = 0;
+    for (const job of jobs) {
+      if (this.stopping) {
+        await this.release(jobs.slice(ran));
+        break;
+      }
+      await this.execute(job);
+      ran++;
+    }
+    return ran;
+  }
+
+  /** Claimed but not attempted: unlocked, and the attempt the claim counted taken back. */
+  private async release(jobs: ClaimedJob[]): Promise<void> {
+    await this.db.query({
+      text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, attempts = attempts - 1
+             WHERE id = ANY($1::bigint[]) AND locked_by = $2`,
+      values: [jobs.map((j) => j.id), this.workerId],
+    });
   }
 
   private schedule(ms: number): void {
