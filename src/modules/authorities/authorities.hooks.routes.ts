@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Database } from '../../platform/db/database.js';
 import { Problem } from '../../platform/http/problem.schema.js';
-import { jsonDeeperThan, tooDeep } from '../../platform/http/json-body.js';
+import { registerJsonBodyParser } from '../../platform/http/json-body.js';
 import { receiveUpdate, revealSecret } from './authorities.inbound.js';
 
 const UpdateBody = Type.Object(
@@ -29,23 +29,10 @@ export async function authorityHookRoutes(
   fastify: FastifyInstance,
   deps: { db: Database; signingKey: Uint8Array },
 ): Promise<void> {
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
-    (request, body, done) => {
-      (request as WithRawBody).rawBody = body as string;
-      if (jsonDeeperThan(body as string)) {
-        done(tooDeep(), undefined);
-        return;
-      }
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  registerJsonBodyParser(fastify, {
+    bodyLimit: 64 * 1024,
+    onText: (request, text) => ((request as WithRawBody).rawBody = text),
+  });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/hooks/authorities/:id',

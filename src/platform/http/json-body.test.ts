@@ -23,9 +23,9 @@ describe('jsonDeeperThan', () => {
 });
 
 describe('registerJsonBodyParser', () => {
-  async function app() {
+  async function app(options?: Parameters<typeof registerJsonBodyParser>[1]) {
     const fastify = Fastify();
-    registerJsonBodyParser(fastify);
+    registerJsonBodyParser(fastify, options);
     fastify.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
       reply.status(err.statusCode ?? 400).send({ error: err.message }),
     );
@@ -33,33 +33,34 @@ describe('registerJsonBodyParser', () => {
     await fastify.ready();
     return fastify;
   }
+  const postJson = async (payload: string, options?: Parameters<typeof registerJsonBodyParser>[1]) =>
+    (await app(options)).inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
 
   it('parses ordinary JSON as before', async () => {
-    const fastify = await app();
-    const res = await fastify.inject({ method: 'POST', url: '/echo', payload: { a: [1, { b: 'c' }] } });
+    const res = await postJson(JSON.stringify({ a: [1, { b: 'c' }] }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ body: { a: [1, { b: 'c' }] } });
   });
 
   it('refuses 100,000 levels before parsing them', async () => {
-    const fastify = await app();
-    const res = await fastify.inject({
-      method: 'POST',
-      url: '/echo',
-      headers: { 'content-type': 'application/json' },
-      payload: nested(100_000),
-    });
-    expect(res.statusCode).toBe(400);
+    expect((await postJson(nested(100_000))).statusCode).toBe(400);
   });
 
   it('still refuses prototype poisoning', async () => {
-    const fastify = await app();
-    const res = await fastify.inject({
-      method: 'POST',
-      url: '/echo',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"__proto__":{"admin":true}}',
-    });
-    expect(res.statusCode).toBe(400);
+    expect((await postJson('{"__proto__":{"admin":true}}')).statusCode).toBe(400);
+  });
+
+  it('shows the exact text to onText, and keeps to a narrower body limit', async () => {
+    const seen: string[] = [];
+    const text = '{ "a" :1 }';
+    const res = await postJson(text, { bodyLimit: 16, onText: (_request, t) => void seen.push(t) });
+    expect(res.statusCode).toBe(200);
+    expect(seen).toEqual([text]);
+    expect((await postJson(JSON.stringify({ long: 'x'.repeat(20) }), { bodyLimit: 16 })).statusCode).toBe(413);
   });
 });

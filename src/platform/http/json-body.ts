@@ -31,20 +31,26 @@ export function jsonDeeperThan(text: string, limit: number = MAX_JSON_DEPTH): bo
 }
 
 /** The error a body nested past the limit gets: a 400 like any other invalid body. */
-export const tooDeep = () => invalid([{ path: '/body', message: 'validation.invalid' }]);
+const tooDeep = () => invalid([{ path: '/body', message: 'validation.invalid' }]);
 
 /**
  * Replaces the `application/json` parser of this scope with Fastify's own (which refuses
- * `__proto__` and `constructor.prototype` keys) behind the depth scan.
+ * `__proto__` and `constructor.prototype` keys) behind the depth scan. `onText` sees the body's
+ * text first (a signed webhook keeps the exact bytes it must verify); `bodyLimit` narrows the
+ * server's limit for this scope.
  */
-export function registerJsonBodyParser(app: FastifyInstance): void {
+export function registerJsonBodyParser(
+  app: FastifyInstance,
+  options: { bodyLimit?: number; onText?: (request: FastifyRequest, text: string) => void } = {},
+): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     'application/json',
-    { parseAs: 'string' },
+    { parseAs: 'string', ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}) },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
+      options.onText?.(request, text);
       if (jsonDeeperThan(text)) {
         done(tooDeep());
         return;
