@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
-import { statementName } from '../../platform/db/statement-name.js';
+import { named } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import { overdueCondition, type OverdueFilter } from '../sla/sla.repository.js';
 import type { Visibility } from './incidents.policy.js';
@@ -364,11 +364,7 @@ export async function listIncidents(
     if (plan === 'box-index') return listNewestInBox(db, f);
   }
   const query = buildListQuery(f);
-  const { rows } = await db.query<IncidentRow>({
-    name: statementName(query.text),
-    text: query.text,
-    values: query.values,
-  });
+  const { rows } = await db.query<IncidentRow>(named(query));
   if (f.sort !== 'distance') return rows;
   return orderTies(db, f, rows);
 }
@@ -433,11 +429,7 @@ function isoMicros(us: number): string {
 
 async function listNewestInBox(db: Queryable, f: ListFilter): Promise<IncidentRow[]> {
   const query = buildListQuery(f, { newestInBox: true });
-  const { rows } = await db.query<IncidentRow>({
-    name: statementName(query.text),
-    text: query.text,
-    values: query.values,
-  });
+  const { rows } = await db.query<IncidentRow>(named(query));
   rows.sort(newestFirst);
   const n = rows.length;
   if (n < f.limit || n < 2) return rows;
@@ -445,11 +437,7 @@ async function listNewestInBox(db: Queryable, f: ListFilter): Promise<IncidentRo
   if (micros(rows[n - 2]!.created_at) - last > TIE_WINDOW_US) return rows;
   const window = { from: isoMicros(last - TIE_WINDOW_US), to: isoMicros(last + TIE_WINDOW_US) };
   const again = buildListQuery(f, { newestInBox: true, window });
-  const { rows: group } = await db.query<IncidentRow>({
-    name: statementName(again.text),
-    text: again.text,
-    values: again.values,
-  });
+  const { rows: group } = await db.query<IncidentRow>(named(again));
   const certain = rows.filter((r) => micros(r.created_at) > last + TIE_WINDOW_US);
   return [...certain, ...group].sort(newestFirst).slice(0, f.limit);
 }
@@ -469,11 +457,7 @@ async function orderTies(db: Queryable, f: ListFilter, rows: IncidentRow[]): Pro
   if (n < f.limit || n < 2 || keyOf(rows[n - 2]!) !== keyOf(rows[n - 1]!)) return rows.sort(byKey);
   const tie = keyOf(rows[n - 1]!);
   const query = buildListQuery(f, { tieAt: tie });
-  const { rows: group } = await db.query<IncidentRow>({
-    name: statementName(query.text),
-    text: query.text,
-    values: query.values,
-  });
+  const { rows: group } = await db.query<IncidentRow>(named(query));
   return [...rows.filter((r) => keyOf(r) < tie).sort(byKey), ...group].slice(0, f.limit);
 }
 

@@ -15,3 +15,8 @@ export function statementName(text: string): string {
   }
   return name;
 }
+
+/** A statement built at run time, prepared under the name of its text. */
+export function named(query: { text: string; values: unknown[] }): { name: string; text: string; values: unknown[] } {
+  return { name: statementName(query.text), text: query.text, values: query.values };
+}
