@@ -436,7 +436,7 @@ async function listNewestInBox(db: Queryable, f: ListFilter): Promise<IncidentRo
   const last = micros(rows[n - 1]!.created_at);
   if (micros(rows[n - 2]!.created_at) - last > TIE_WINDOW_US) return rows;
   const window = { from: isoMicros(last - TIE_WINDOW_US), to: isoMicros(last + TIE_WINDOW_US) };
-  const again = buildListQuery(f, { newestInBox: true, window });
+  const again = buildListQuery(f, { window });
   const { rows: group } = await db.query<IncidentRow>(named(again));
   const certain = rows.filter((r) => micros(r.created_at) > last + TIE_WINDOW_US);
   return [...certain, ...group].sort(newestFirst).slice(0, f.limit);
@@ -494,7 +494,7 @@ interface ListQueryOptions {
   tieAt?: number;
   /** newest first through the (location, created_at) index (see listNewestInBox) */
   newestInBox?: boolean;
-  /** with newestInBox: only rows created in this window, in exact order */
+  /** newest first: only rows created in this window, in exact order (see listNewestInBox) */
   window?: { from: string; to: string };
 }
 
@@ -606,7 +606,7 @@ function buildListQuery(
       }
       break;
     default:
-      order = newestInBox && !window ? NEWEST_KNN : 'i.created_at DESC, i.id DESC';
+      order = newestInBox ? NEWEST_KNN : 'i.created_at DESC, i.id DESC';
       if (after) where.push(`(i.created_at, i.id) < (${param(after[0])}::timestamptz, ${param(after[1])}::uuid)`);
       if (window) {
         where.push(`i.created_at BETWEEN ${param(window.from)}::timestamptz AND ${param(window.to)}::timestamptz`);
