@@ -9,15 +9,15 @@
 # The code also runs on Node >= 20.19 (package.json engines); the image uses the supported line.
 ARG NODE_IMAGE=node:26-bookworm-slim
 
-# --- build: every dependency, then the web app when there is one -------------------------------
+# --- build: every dependency, then the server (TypeScript to dist/) and the web app ------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# `build` does not exist yet (the server runs TypeScript through tsx); the web app builds with
-# vite, a dev dependency, which is why this happens here and not in the runtime stage.
-RUN npm run build --if-present \
+# esbuild (the server) and vite (the web app) are dev dependencies, which is why this happens
+# here and not in the runtime stage; the runtime runs plain JavaScript, no transpiler.
+RUN npm run build \
  && if [ -d web ]; then npm run build:web --if-present; fi \
  && mkdir -p web/dist
 
@@ -25,8 +25,7 @@ RUN npm run build --if-present \
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# tsx is a runtime dependency (dependencies, not devDependencies): the server runs its TypeScript
-# through it, so --omit=dev keeps it. sharp and @node-rs/argon2 come as prebuilt binaries.
+# sharp and @node-rs/argon2 come as prebuilt binaries.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -----------------------------------------------------------------------------------
@@ -38,8 +37,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # owned by root, read-only to the app: a compromised process cannot rewrite its own code
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
-COPY src ./src
+# package.json says "type": "module" for dist/
+COPY package.json package-lock.json ./
+COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
 # the only writable place (embedded mode, or VAPID keys when not given): a volume in production
 RUN mkdir -p /var/lib/buurtwag && chown node:node /var/lib/buurtwag
@@ -49,6 +49,6 @@ EXPOSE 3000
 # the slim image; Node's fetch does it. A worker has no HTTP port: compose and k8s turn this off.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node as PID 1 gets SIGTERM directly; src/main.ts drains and exits within 25 s
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+# node as PID 1 gets SIGTERM directly; main.js drains and exits within 25 s
+ENTRYPOINT ["node", "dist/main.js"]
 CMD ["serve"]

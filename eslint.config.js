@@ -33,6 +33,9 @@ export default defineConfig(
   globalIgnores([
     '**/node_modules/',
     'dist/',
+    // a build in progress (scripts/build-server.mjs) or the build test's own
+    'dist.building-*/',
+    'dist-test-*/',
     'scratch/',
     'data/',
     'coverage/',

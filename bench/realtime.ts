@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { benchServerEnv, ROOT, rssMb, startServer } from './serve.js';
+import { benchServerEnv, ROOT, rssMb, serverArgs, startServer } from './serve.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,10 +41,7 @@ async function main(): Promise<void> {
   });
   const created = spawnSync(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main.ts',
+    await serverArgs(
       'users',
       'create',
       '--email',
@@ -55,7 +52,7 @@ async function main(): Promise<void> {
       'Bench admin',
       '--role',
       'admin',
-    ],
+    ),
     { cwd: ROOT, env, encoding: 'utf8' },
   );
   if (created.status !== 0 && !/exists/.test(created.stderr)) throw new Error(created.stderr);

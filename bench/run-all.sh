@@ -28,8 +28,9 @@ else
   exit 2
 fi
 
-# The CLI through tsx, as `npm run cli` does.
-cli() { node --import tsx src/main.ts "$@"; }
+# The production build (dist/main.js), as `npm run cli` and the image run it.
+node scripts/build-server.mjs
+cli() { node dist/main.js "$@"; }
 
 cli migrate
 if [[ "${SKIP_SEED:-}" != "1" ]]; then
@@ -38,10 +39,10 @@ if [[ "${SKIP_SEED:-}" != "1" ]]; then
   echo "# seeded $INCIDENTS incidents in $(( $(date +%s) - start )) s"
 fi
 
-# `node --import tsx` rather than `npx tsx`: one process, so $! is the server itself and its RSS
+# `node dist/main.js` rather than `npm start`: one process, so $! is the server itself and its RSS
 # is what load.ts reads from /proc.
 log="${TMPDIR:-/tmp}/buurtwag-bench-server.$$.log"
-RATE_LIMITS=off LOG_LEVEL=warn PORT="$PORT" HOST=127.0.0.1 node --import tsx src/main.ts serve >"$log" 2>&1 &
+RATE_LIMITS=off LOG_LEVEL=warn PORT="$PORT" HOST=127.0.0.1 node dist/main.js serve >"$log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then

@@ -4,9 +4,23 @@ import { generateVapidKeys } from '../src/modules/notifications/notifications.we
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServer } from '../scripts/build-server.mjs';
 
 /** What the benchmarks that start their own server share: the server process and its memory. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+let built: Promise<unknown> | null = null;
+
+/**
+ * The arguments for `node` to run a CLI command as production does: the build (`npm run build`,
+ * dist/main.js), made once per benchmark process from the current sources. Measuring the server
+ * through tsx would count a transpiler and its loader thread the image does not have.
+ */
+export async function serverArgs(...command: string[]): Promise<string[]> {
+  built ??= buildServer();
+  await built;
+  return [path.join(ROOT, 'dist/main.js'), ...command];
+}
 
 /**
  * The environment of a benchmark's server: production mode with fresh signing and Web Push keys, quiet logs,
@@ -29,12 +43,13 @@ export function benchServerEnv(extra: Record<string, string> = {}): Record<strin
 }
 
 /**
- * `serve` as its own process (`node --import tsx`, so the pid is the server itself), resolved with
+ * `serve` as its own process (`node dist/main.js`, so the pid is the server itself), resolved with
  * its port once it listens (read from its log; PORT=0 picks a free one).
  */
-export function startServer(env: Record<string, string>): Promise<{ port: number; pid: number; kill(): void }> {
+export async function startServer(env: Record<string, string>): Promise<{ port: number; pid: number; kill(): void }> {
+  const args = await serverArgs('serve');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],

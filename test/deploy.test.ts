@@ -285,3 +285,20 @@ describe('data services', () => {
     }
   });
 });
+
+describe('the image', () => {
+  it('runs the production build that `npm run build` makes, as `npm start` does, and ships no sources or tsx', () => {
+    const pkg = JSON.parse(read('package.json')) as Json;
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(entrypoint).toEqual(['node', 'dist/main.js']);
+    expect(pkg.scripts.start).toBe(`${entrypoint.join(' ')} serve`);
+    expect(pkg.scripts.build).toBe('node scripts/build-server.mjs');
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(dockerfile).not.toMatch(/^COPY src\b/m);
+    // the runtime stage installs production dependencies only: tsx and esbuild must not be needed there
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.devDependencies.esbuild).toBeDefined();
+    expect(read('.dockerignore').split('\n')).toContain('dist');
+  });
+});

@@ -34,6 +34,7 @@ import {
   summarise,
   type ServerChild,
 } from './lib.js';
+import { serverArgs } from '../serve.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -71,15 +72,11 @@ try {
     `# nodes A :${portA} (pid ${a.pid}), B :${portB} (pid ${b.pid}); nginx :${portN}; PostgreSQL :${cluster.port}; Redis :${redis.port}`,
   );
 
-  const seed = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'seed', '--incidents', args.incidents, '--seed', '1'],
-    {
-      cwd: ROOT,
-      env: { ...shared, LOG_LEVEL: 'warn' },
-      encoding: 'utf8',
-    },
-  );
+  const seed = spawnSync(process.execPath, await serverArgs('seed', '--incidents', args.incidents, '--seed', '1'), {
+    cwd: ROOT,
+    env: { ...shared, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
   if (seed.status !== 0) throw new Error(`seed failed: ${seed.stderr}`);
   out(`# seeded ${args.incidents} incidents`);
 

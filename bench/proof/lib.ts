@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { benchServerEnv } from '../serve.js';
+import { benchServerEnv, serverArgs } from '../serve.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -273,7 +273,7 @@ export async function startServerChild(env: Record<string, string>, timeoutMs = 
   // pipe read by this (busy) process would stall the server's event loop whenever it filled.
   const logPath = path.join(os.tmpdir(), `bw-serve-${process.pid}-${randomBytes(4).toString('hex')}.log`);
   const logFd = fs.openSync(logPath, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
+  const child = spawn(process.execPath, await serverArgs('serve'), {
     cwd: ROOT,
     env: { ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', logFd, 'pipe'],

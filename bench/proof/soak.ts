@@ -37,6 +37,7 @@ import {
   startServerChild,
   summarise,
 } from './lib.js';
+import { serverArgs } from '../serve.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,15 +66,11 @@ try {
     METRICS_PORT: String(metricsPort),
     JOBS_IN_PROCESS: 'true',
   });
-  const seed = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'seed', '--incidents', args.incidents, '--seed', '1'],
-    {
-      cwd: ROOT,
-      env: { ...env, LOG_LEVEL: 'warn' },
-      encoding: 'utf8',
-    },
-  );
+  const seed = spawnSync(process.execPath, await serverArgs('seed', '--incidents', args.incidents, '--seed', '1'), {
+    cwd: ROOT,
+    env: { ...env, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
   if (seed.status !== 0) throw new Error(`seed failed: ${seed.stderr}`);
   const server = await startServerChild(env);
   let serverExit: string | null = null;

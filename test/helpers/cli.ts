@@ -44,13 +44,17 @@ export function killStrays(): void {
   started.clear();
 }
 
-/** Starts `serve` and resolves with its port once it listens (read from its log). */
+/**
+ * Starts `serve` and resolves with its port once it listens (read from its log). `main`: another
+ * entry point than the sources through tsx, e.g. a build's main.js.
+ */
 export function startServe(
   env: Record<string, string>,
   timeoutMs = 120_000,
+  main = MAIN,
 ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, MAIN, 'serve'], {
+    const child = spawn(process.execPath, [...(main.endsWith('.ts') ? NODE_ARGS : []), main, 'serve'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', PORT: '0' },
     });
