@@ -17,6 +17,14 @@ describe('log serializers', () => {
     expect(serializeError(err)).toMatchObject({ type: 'Error', code: '23505', constraint: 'users_email_key' });
   });
 
+  it('keep the message of an error logged as a plain { message } (background jobs) and of a thrown string', () => {
+    expect(serializeError({ message: 'timeout exceeded when trying to connect' })).toMatchObject({
+      type: 'object',
+      message: 'timeout exceeded when trying to connect',
+    });
+    expect(serializeError('socket hang up')).toMatchObject({ type: 'string', message: 'socket hang up' });
+  });
+
   it('leave the client address and the query string out of the request logs', async () => {
     const lines: string[] = [];
     const stream = new Writable({

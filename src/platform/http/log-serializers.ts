@@ -25,7 +25,11 @@ interface SafeError {
  * exists"), and `where`/`parameters`/`query` can carry a row's contents.
  */
 export function serializeError(err: unknown): SafeError {
-  if (!(err instanceof Error)) return { type: typeof err, message: String(err), stack: '' };
+  if (!(err instanceof Error)) {
+    // the jobs and other background loops log `{ err: { message } }`: keep that message
+    const message = (err as { message?: unknown } | null)?.message;
+    return { type: typeof err, message: typeof message === 'string' ? message : String(err), stack: '' };
+  }
   const full = stdSerializers.err(err);
   const safe: SafeError = { type: full.type, message: full.message, stack: full.stack };
   const code = (err as { code?: unknown }).code;
