@@ -83,6 +83,16 @@ describe('seed', () => {
                     (SELECT count(DISTINCT reference) FROM incidents WHERE reference ~ '^BW-[0-9A-HJKMNP-TV-Z]{8}$')::int AS refs`,
       });
       expect(counts.rows[0]).toEqual({ categories: 12, reporters: 1000, events: N, refs: N });
+
+      // the rollups hold every public incident, folded: no deltas left for the first server to fold
+      const rollups = await db.query<{ deltas: number; mapped: number; public: number }>({
+        text: `SELECT (SELECT count(*) FROM incident_stats_delta)::int + (SELECT count(*) FROM incident_heat_delta)::int
+                      + (SELECT count(*) FROM incident_map_delta)::int AS deltas,
+                      (SELECT coalesce(sum(n), 0) FROM incident_map_cells)::int AS mapped,
+                      (SELECT count(*) FROM incidents WHERE is_public AND NOT hidden)::int AS public`,
+      });
+      expect(rollups.rows[0]!.deltas).toBe(0);
+      expect(rollups.rows[0]!.mapped).toBe(rollups.rows[0]!.public);
       expect(schema).toMatch(/^t_/);
     },
   );

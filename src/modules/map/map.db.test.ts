@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { as, json, RESIDENT, useTestApp } from '../../../test/helpers/app.js';
 import { blurredPoint } from '../incidents/incidents.presenter.js';
+import { foldInBatches } from '../../platform/jobs/batches.js';
 import { compactMapCells } from './map.repository.js';
-import { gridFactor } from './map.service.js';
+import { compactClusters, gridFactor } from './map.service.js';
 import type { ClusterList } from './map.schemas.js';
 
 /**
@@ -90,7 +91,7 @@ describe('GET /incidents/clusters', () => {
       expect(a.incident).toBeUndefined();
     };
     expected(await clusters(`bbox=${BOX}&zoom=10`));
-    expect(await compactMapCells(h.current.t.db)).toBeGreaterThan(0);
+    expect(await compactClusters(h.current.t.db)).toBeGreaterThan(0);
     expect(await query('SELECT 1 FROM incident_map_delta')).toMatchObject({ rows: [] });
     expected(await clusters(`bbox=${BOX}&zoom=10`));
   });
@@ -115,11 +116,38 @@ describe('GET /incidents/clusters', () => {
       expect(list.items[0]!.statuses).toEqual({ reported: 2, in_progress: 1, resolved: 1 });
     };
     check(await clusters(`bbox=${BOX}&zoom=10`));
-    await compactMapCells(h.current.t.db);
+    await compactClusters(h.current.t.db);
     check(await clusters(`bbox=${BOX}&zoom=10`));
     // the rollup holds exactly what the incidents say
     const { rows } = await query<{ n: number }>(`SELECT coalesce(sum(n), 0)::integer AS n FROM incident_map_cells`);
     expect(rows[0]!.n).toBe(4);
+  });
+
+  it('folds a backlog a bounded batch at a time, oldest first, the answers the same before, between and after', async () => {
+    await query(`UPDATE incidents SET status = 'acknowledged' WHERE id = $1`, [ids.p3]);
+    await query(`UPDATE incidents SET status = 'in_progress' WHERE id = $1`, [ids.p3]);
+    await query(`UPDATE incidents SET status = 'resolved' WHERE id = $1`, [ids.p3]);
+    const pending = async () =>
+      (await query<{ id: string }>('SELECT id::text FROM incident_map_delta ORDER BY id')).rows.map((r) => r.id);
+    const before = await pending();
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    const answer = await clusters(`bbox=${BOX}&zoom=10`);
+
+    expect(await compactMapCells(h.current.t.db, 2)).toBe(2);
+    expect(await pending()).toEqual(before.slice(2));
+    expect(await clusters(`bbox=${BOX}&zoom=10`)).toEqual(answer);
+
+    const calls: number[] = [];
+    const folded = await foldInBatches(async (maxRows) => {
+      const n = await compactMapCells(h.current.t.db, maxRows);
+      calls.push(n);
+      return n;
+    }, 1);
+    expect(folded).toBe(before.length - 2);
+    // one row a call, then the empty call that says the backlog is gone
+    expect(calls).toEqual([...Array(before.length - 2).fill(1), 0]);
+    expect(await pending()).toEqual([]);
+    expect(await clusters(`bbox=${BOX}&zoom=10`)).toEqual(answer);
   });
 
   it('at high zoom reads the incidents: a cluster of one names its incident, a sensitive one sits at its blurred point', async () => {

@@ -116,10 +116,12 @@ export async function clustersFromIncidents(db: Queryable, f: ClusterFilter): Pr
 }
 
 /** Folds the rollup's deltas; returns how many delta rows it folded. */
-export async function compactMapCells(db: Queryable): Promise<number> {
+/** Folds at most maxRows pending deltas (migration 0028); returns how many it folded. */
+export async function compactMapCells(db: Queryable, maxRows: number): Promise<number> {
   const { rows } = await db.query<{ folded: string }>({
     name: 'map_compact',
-    text: 'SELECT incident_map_compact() AS folded',
+    text: 'SELECT incident_map_compact($1) AS folded',
+    values: [maxRows],
   });
   return Number(rows[0]?.folded ?? 0);
 }

@@ -2,7 +2,8 @@ import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, as, json, useTestApp } from '../../../test/helpers/app.js';
 import { ANONYMOUS } from '../identity/actor.js';
-import { compact } from './stats.repository.js';
+import { compactBatch } from './stats.repository.js';
+import { compactStats } from './stats.service.js';
 import { fromHistogram, getStats, isoWeek } from './stats.service.js';
 
 /**
@@ -104,11 +105,42 @@ describe('GET /stats', () => {
     expect(body.timeToResolve).toEqual({ count: 3, medianSeconds: 36000, p90Seconds: 64800, exact: true });
 
     // the triggers wrote deltas; folding them into the rollup changes nothing in the answer
-    expect(await compact(h.current.t.db)).toBeGreaterThan(0);
+    expect(await compactStats(h.current.t.db)).toBeGreaterThan(0);
     const { rows } = await query<{ n: number }>('SELECT count(*)::int AS n FROM incident_stats_delta');
     expect(rows[0]!.n).toBe(0);
     const after = json(await stats(`?communityId=${A}`, await as(MOD_A, `moderator:${A}`)));
     expect(after).toEqual(body);
+  });
+
+  it('folds at most a batch of each delta table per call, oldest first, and the answer stays the same', async () => {
+    const headers = await as(ADMIN, 'admin');
+    const answer = json(await stats(`?communityId=${A}`, headers));
+    // moving an incident to another category and place and back writes stats and heat deltas
+    const { rows: saved } = await query<{ category_id: string; location: string }>(
+      'SELECT category_id, location::text FROM incidents WHERE id = $1',
+      [ids[0]],
+    );
+    await query(
+      `UPDATE incidents SET category_id = (SELECT id FROM categories WHERE id <> $2 LIMIT 1),
+              location = ST_SetSRID(ST_MakePoint(18.6, -33.95), 4326) WHERE id = $1`,
+      [ids[0], saved[0]!.category_id],
+    );
+    await query('UPDATE incidents SET category_id = $2, location = $3::geometry WHERE id = $1', [
+      ids[0],
+      saved[0]!.category_id,
+      saved[0]!.location,
+    ]);
+    const count = async (table: string) =>
+      (await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+    const [stats0, heat0] = [await count('incident_stats_delta'), await count('incident_heat_delta')];
+    expect(stats0).toBeGreaterThan(1);
+    expect(heat0).toBeGreaterThan(1);
+    expect(await compactBatch(h.current.t.db, 1)).toBe(1);
+    expect([await count('incident_stats_delta'), await count('incident_heat_delta')]).toEqual([stats0 - 1, heat0 - 1]);
+    expect(json(await stats(`?communityId=${A}`, headers))).toEqual(answer);
+    expect(await compactStats(h.current.t.db)).toBe(Math.max(stats0, heat0) - 1);
+    expect([await count('incident_stats_delta'), await count('incident_heat_delta')]).toEqual([0, 0]);
+    expect(json(await stats(`?communityId=${A}`, headers))).toEqual(answer);
   });
 
   it('reads partial weeks from the incidents and whole weeks from the rollup', async () => {

@@ -256,11 +256,15 @@ export async function communityNames(db: Queryable, ids: string[]): Promise<Map<
   return new Map(rows.map((r) => [r.id, r.name]));
 }
 
-/** Folds the deltas into the rollups (migration 0021); returns the delta rows folded. */
-export async function compact(db: Queryable): Promise<number> {
+/**
+ * Folds at most maxRows stats deltas and maxRows heat deltas into the rollups (migrations 0021,
+ * 0028); returns the larger of the two counts folded.
+ */
+export async function compactBatch(db: Queryable, maxRows: number): Promise<number> {
   const { rows } = await db.query<{ folded: number }>({
     name: 'stats.compact',
-    text: 'SELECT incident_stats_compact() AS folded',
+    text: 'SELECT incident_stats_compact($1) AS folded',
+    values: [maxRows],
   });
   return Number(rows[0]?.folded ?? 0);
 }
