@@ -7,6 +7,9 @@
 -- connection. Now a call folds at most max_rows delta rows of each table, oldest first (the
 -- deltas add up in any order; readers add whatever is left), and the jobs call again while a
 -- batch came back full, each batch its own statement so requests get the database in between.
+-- A batch is the id range up to its max_rows-th row, read from the primary key (a join with the
+-- batch's ids hashed the whole delta table: 300 ms for 10,000 rows with 600,000 pending, against
+-- 11 ms).
 -- The same SQL as before otherwise; the calls without an argument still fold everything.
 
 DROP FUNCTION incident_map_compact();
@@ -15,8 +18,8 @@ DECLARE
   folded bigint := 0;
 BEGIN
   IF NOT pg_try_advisory_xact_lock(hashtext('incident_map_compact:' || current_schema())) THEN RETURN 0; END IF;
-  WITH batch AS (SELECT id FROM incident_map_delta ORDER BY id LIMIT max_rows),
-  moved AS (DELETE FROM incident_map_delta d USING batch b WHERE d.id = b.id
+  WITH moved AS (DELETE FROM incident_map_delta d
+            WHERE d.id <= coalesce((SELECT id FROM incident_map_delta ORDER BY id OFFSET CASE WHEN max_rows IS NULL THEN 9223372036854775806 ELSE greatest(max_rows, 1) - 1 END LIMIT 1), 9223372036854775807)
             RETURNING d.cx, d.cy, d.category_id, d.status, d.n, d.sbx, d.sby),
   summed AS (SELECT cx, cy, category_id, status, sum(n)::integer AS n, sum(sbx)::bigint AS sbx,
                     sum(sby)::bigint AS sby, count(*) AS rows
@@ -47,8 +50,8 @@ BEGIN
       week date, community_id uuid, category_id uuid, public boolean, metric smallint, value smallint, n integer
     ) ON COMMIT DELETE ROWS;
   END IF;
-  WITH batch AS (SELECT id FROM incident_stats_delta ORDER BY id LIMIT max_rows),
-  moved AS (DELETE FROM incident_stats_delta d USING batch b WHERE d.id = b.id
+  WITH moved AS (DELETE FROM incident_stats_delta d
+            WHERE d.id <= coalesce((SELECT id FROM incident_stats_delta ORDER BY id OFFSET CASE WHEN max_rows IS NULL THEN 9223372036854775806 ELSE greatest(max_rows, 1) - 1 END LIMIT 1), 9223372036854775807)
             RETURNING d.week, d.community_id, d.category_id, d.public, d.metric, d.value, d.n)
   INSERT INTO incident_stats_folding SELECT week, community_id, category_id, public, metric, value, n FROM moved;
   GET DIAGNOSTICS folded = ROW_COUNT;
@@ -63,8 +66,8 @@ BEGIN
   ON CONFLICT (community_id, category_id, public, metric, value) DO UPDATE SET n = t.n + excluded.n;
   TRUNCATE incident_stats_folding;
 
-  WITH batch AS (SELECT id FROM incident_heat_delta ORDER BY id LIMIT max_rows),
-  moved AS (DELETE FROM incident_heat_delta d USING batch b WHERE d.id = b.id
+  WITH moved AS (DELETE FROM incident_heat_delta d
+            WHERE d.id <= coalesce((SELECT id FROM incident_heat_delta ORDER BY id OFFSET CASE WHEN max_rows IS NULL THEN 9223372036854775806 ELSE greatest(max_rows, 1) - 1 END LIMIT 1), 9223372036854775807)
             RETURNING d.community_id, d.public, d.cx, d.cy, d.n),
   summed AS (SELECT community_id, public, cx, cy, sum(n) AS n, count(*) AS rows FROM moved GROUP BY 1, 2, 3, 4),
   upserted AS (
