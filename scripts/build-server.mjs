@@ -65,7 +65,13 @@ async function esbuildInstalled() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outDir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(ROOT, 'dist');
-  if (!(await esbuildInstalled()) && existsSync(path.join(outDir, 'main.js'))) {
+  if (!(await esbuildInstalled())) {
+    if (!existsSync(path.join(outDir, 'main.js'))) {
+      console.error(
+        'server: not built, and esbuild is not installed: run `npm install` with dev dependencies, then `npm run build`',
+      );
+      process.exit(1);
+    }
     console.warn('server: esbuild is not installed (npm install without --omit=dev); running the existing build');
   } else {
     const started = performance.now();
