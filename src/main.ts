@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
     case 'media': {
       const { mediaCommand } = await import('./cli/media.js');
       const db = await openDatabase(config, log, { applicationName: 'buurtwag-media' });
-      const storage = openStorage(config, loadJwtSecret(config));
+      const storage = await openStorage(config, loadJwtSecret(config));
       try {
         await migrate(db);
         return await mediaCommand(db, storage, rest, {

@@ -45,7 +45,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let draining = false;
   const bootLog = { warn: console.warn, error: console.error };
   const db = await openDatabase(config, bootLog, { applicationName: 'buurtwag-serve' });
-  const storage = openStorage(config, loadJwtSecret(config));
+  const storage = await openStorage(config, loadJwtSecret(config));
   const bus = openBus(config, pino({ level: config.log.level }));
   try {
     await checkPostgresDurability(config, db, bootLog);
@@ -154,7 +154,7 @@ export async function startWorker(config: Config, log: FastifyInstance['log']): 
     throw err;
   });
   await migrate(db);
-  const storage = openStorage(config, loadJwtSecret(config));
+  const storage = await openStorage(config, loadJwtSecret(config));
   // with Redis, in-app notifications made here reach the serve nodes' sockets live
   const bus = config.redis ? openBus(config, log) : null;
   const jobs = createJobRunner(config, db, storage, log, bus);

@@ -48,7 +48,12 @@ beforeAll(async () => {
     });
     await db.query({ text: `SET search_path TO ${t.schema},public` });
   }
-  app = await buildApp({ config: testConfig(), db, storage: testStorage(testConfig()), bus: testBus(testConfig()) });
+  app = await buildApp({
+    config: testConfig(),
+    db,
+    storage: await testStorage(testConfig()),
+    bus: testBus(testConfig()),
+  });
   await app.ready();
   bindTestApp({ app, t });
 });

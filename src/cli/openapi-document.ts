@@ -23,7 +23,7 @@ export async function openApiDocument(): Promise<unknown> {
   const app = await buildApp({
     config,
     db: offlineDatabase(),
-    storage: openStorage(config, new Uint8Array(32)),
+    storage: await openStorage(config, new Uint8Array(32)),
     bus: new MemoryBus({ log: quiet }),
     // no timer may run against the missing database
     realtimeOptions: { pollMs: 3_600_000, sweepMs: 3_600_000, userCheckMs: 3_600_000, heartbeatMs: 3_600_000 },

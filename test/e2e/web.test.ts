@@ -68,7 +68,7 @@ beforeAll(async () => {
     MAP_TILE_URL: 'http://127.0.0.1:9/{z}/{x}/{y}.png',
     GEOCODER: 'off',
   });
-  storage = testStorage(config);
+  storage = await testStorage(config);
   bus = testBus(config);
   app = await buildApp({ config, db: t.db, storage, bus, realtimeOptions: FAST_REALTIME });
   await app.listen({ host: '127.0.0.1', port });

@@ -48,7 +48,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** The media store the config asks for (DATA_DIR/media, or S3), signing as the app does. */
-export function testStorage(config: Config): BlobStorage {
+export function testStorage(config: Config): Promise<BlobStorage> {
   return openStorage(config, loadJwtSecret(config));
 }
 
@@ -64,7 +64,7 @@ export function useTestApp(
   beforeAll(async () => {
     const t = await createTestDatabase();
     const config = testConfig(typeof env === 'function' ? env() : env);
-    const storage = testStorage(config);
+    const storage = await testStorage(config);
     const busPrefix = `test:${randomBytes(6).toString('hex')}:`;
     const bus = testBus(config, busPrefix);
     const app = await buildApp({

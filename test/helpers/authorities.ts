@@ -14,7 +14,7 @@ export function useAuthorityTestApp(): { current: TestApp } {
   beforeAll(async () => {
     const t = await createTestDatabase();
     const config = testConfig();
-    const storage = testStorage(config);
+    const storage = await testStorage(config);
     const busPrefix = `test:${randomBytes(6).toString('hex')}:`;
     const bus = testBus(config, busPrefix);
     const app = await buildApp({ config, db: t.db, storage, bus, realtimeOptions: FAST_REALTIME });

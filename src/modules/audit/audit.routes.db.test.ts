@@ -25,7 +25,7 @@ beforeAll(async () => {
   app = await buildApp({
     config: testConfig(),
     db: t.db,
-    storage: testStorage(testConfig()),
+    storage: await testStorage(testConfig()),
     bus: testBus(testConfig()),
   });
   if (!app.hasRoute({ method: 'GET', url: '/api/v1/admin/audit' })) {

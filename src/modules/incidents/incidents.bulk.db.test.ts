@@ -24,7 +24,7 @@ let closeAll: () => Promise<void>;
 beforeAll(async () => {
   t = await createTestDatabase();
   const config = testConfig();
-  const storage = testStorage(config);
+  const storage = await testStorage(config);
   const bus = testBus(config);
   app = await buildApp({ config, db: t.db, storage, bus, realtimeOptions: FAST_REALTIME });
   await app.ready();

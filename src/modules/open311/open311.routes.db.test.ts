@@ -306,7 +306,7 @@ beforeAll(async () => {
     prefix: '/open311/v2',
     db: t.db,
     publicUrl: `${PUBLIC_URL}/`,
-    storage: testStorage(testConfig()),
+    storage: await testStorage(testConfig()),
     mediaUrlTtlSeconds: 3600,
   });
   await app.ready();

@@ -167,7 +167,7 @@ beforeAll(async () => {
     prefix: '/open311/v2',
     db: t.db,
     publicUrl: 'https://buurtwag.example',
-    storage: testStorage(testConfig()),
+    storage: await testStorage(testConfig()),
     mediaUrlTtlSeconds: 3600,
   });
   await app.ready();
@@ -434,7 +434,7 @@ describe('POST /requests', () => {
       prefix: '/open311/v2',
       db: t.db,
       publicUrl: 'https://x.example',
-      storage: testStorage(testConfig()),
+      storage: await testStorage(testConfig()),
       mediaUrlTtlSeconds: 3600,
     });
     await limited.ready();

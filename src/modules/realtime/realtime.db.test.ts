@@ -33,7 +33,7 @@ beforeAll(async () => {
     const app = await buildApp({
       config: h.current.config,
       db,
-      storage: testStorage(h.current.config),
+      storage: await testStorage(h.current.config),
       bus,
       realtimeOptions: FAST_REALTIME,
     });
@@ -353,7 +353,7 @@ describe('the socket itself', () => {
   it('says 1001 to every socket when the node shuts down', async () => {
     const db = await h.current.t.connect();
     const bus = testBus(h.current.config);
-    const node = await buildApp({ config: h.current.config, db, storage: testStorage(h.current.config), bus });
+    const node = await buildApp({ config: h.current.config, db, storage: await testStorage(h.current.config), bus });
     await node.listen({ port: 0, host: '127.0.0.1' });
     const port = (node.server.address() as AddressInfo).port;
     const socket = await TestSocket.open(`ws://127.0.0.1:${port}/api/v1/ws`);

@@ -33,7 +33,7 @@ beforeAll(async () => {
     const app = await buildApp({
       config,
       db,
-      storage: testStorage(config),
+      storage: await testStorage(config),
       bus,
       realtimeOptions: { ...FAST_REALTIME, pollMs: 60_000 },
     });

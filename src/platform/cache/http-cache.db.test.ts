@@ -65,7 +65,7 @@ for (const backend of ['memory', 'redis'] as const) {
         const app = await buildApp({
           config,
           db,
-          storage: testStorage(config),
+          storage: await testStorage(config),
           bus,
           cache,
           realtimeOptions: FAST_REALTIME,

@@ -1,6 +1,6 @@
 import type { Config } from '../../config.js';
 import { FileSystemStorage } from './filesystem.js';
-import { S3Storage, type StorageLogger } from './s3.js';
+import type { StorageLogger } from './s3.js';
 import type { BlobStorage } from './storage.js';
 import { deriveMediaKey, UrlSigner } from './url-signing.js';
 
@@ -8,14 +8,17 @@ import { deriveMediaKey, UrlSigner } from './url-signing.js';
  * The configured media store: S3 when S3 is configured, else files under DATA_DIR/media (keys are media/<uuid>/<variant>).
  * `jwtSecret` (platform/secrets.ts) keys the filesystem store's signed URLs, through a key
  * derived from it, so every node that shares JWT_SECRET accepts every other node's URLs.
+ * The AWS SDK is loaded only when S3 is configured: it costs a process ~11 MB and ~0.3 s to load,
+ * which the embedded default and every node storing media on disk would carry for nothing.
  */
-export function openStorage(
+export async function openStorage(
   config: Pick<Config, 's3' | 'dataDir' | 'http'>,
   jwtSecret: Uint8Array,
   log?: StorageLogger,
-): BlobStorage {
+): Promise<BlobStorage> {
   const { s3 } = config;
   if (s3 !== null) {
+    const { S3Storage } = await import('./s3.js');
     return new S3Storage({
       endpoint: s3.endpoint,
       region: s3.region,
