@@ -45,6 +45,12 @@ const { values: args } = parseArgs({
   },
 });
 
+const NGINX = '/usr/sbin/nginx';
+if (!fs.existsSync(NGINX)) {
+  console.error(`horizontal: needs Debian's nginx at ${NGINX} (apt-get install -y nginx-light)`);
+  process.exit(2);
+}
+
 const cluster = new PrivatePostgres();
 const redis = new PrivateRedis();
 const nginxDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-proof-nginx-'));
@@ -118,7 +124,7 @@ http {
 }
 `,
   );
-  nginx = spawn('/usr/sbin/nginx', ['-p', nginxDir, '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
+  nginx = spawn(NGINX, ['-p', nginxDir, '-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${portN}`;
   for (let i = 0; ; i++) {
     try {
