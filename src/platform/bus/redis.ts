@@ -1,4 +1,5 @@
-import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ioredis } from '../ioredis.js';
 import { TopicHandlers, type Bus, type BusHandler, type BusLogger } from './bus.js';
 
 export interface RedisBusOptions {
@@ -93,6 +94,7 @@ export class RedisBus implements Bus {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
     };
+    const { Redis } = ioredis();
     this.publisher = new Redis(url, {
       ...common,
       connectionName: 'buurtwag-bus-pub',
@@ -146,7 +148,7 @@ export class RedisBus implements Bus {
       return true;
     } catch (err) {
       // a lost connection is logged once, as a state change (announce); an error reply is not
-      if (err instanceof ReplyError) this.publishFailed(err, topic);
+      if (err instanceof ioredis().ReplyError) this.publishFailed(err, topic);
       return false;
     } finally {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../ioredis.js';
 import type { Cache, CacheLogger, CachedResponse } from './cache.js';
 
 /** A cache that makes a request wait is worse than none: past this, a command is a miss. */
@@ -25,6 +26,7 @@ export class RedisCache implements Cache {
     url: string,
     private readonly options: { prefix: string; log: CacheLogger },
   ) {
+    const { Redis } = ioredis();
     this.client = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../ioredis.js';
 import { AppError } from './errors.js';
 
 /**
@@ -239,6 +240,7 @@ export function registerRateLimits(app: FastifyInstance, options: RateLimitOptio
 }
 
 function connectRedis(url: string, options: RateLimitOptions): RedisWithHit {
+  const { Redis } = ioredis();
   const redis = new Redis(url, {
     // fail fast instead of waiting: no queue while disconnected, no resend after a drop, and a
     // bounded wait for each answer (see Counters)
