@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config.js';
 
 /**
- * The AWS SDK (~11 MB of a process, ~0.3 s to load) is loaded only when S3 is configured: the
+ * The AWS SDK (~10 MB and ~0.1 s of loading the server) is loaded only when S3 is configured: the
  * embedded default and nodes keeping media on disk never import the S3 store.
  */
 describe('openStorage', () => {
