@@ -8,8 +8,9 @@ import { deriveMediaKey, UrlSigner } from './url-signing.js';
  * The configured media store: S3 when S3 is configured, else files under DATA_DIR/media (keys are media/<uuid>/<variant>).
  * `jwtSecret` (platform/secrets.ts) keys the filesystem store's signed URLs, through a key
  * derived from it, so every node that shares JWT_SECRET accepts every other node's URLs.
- * The AWS SDK is loaded only when S3 is configured: with ioredis (platform/ioredis.ts) it made ~16 MB and ~0.15 s of loading the server,
- * which the embedded default and every node storing media on disk would carry for nothing.
+ * The AWS SDK is loaded only when S3 is configured: with ioredis (platform/ioredis.ts) it made
+ * ~16 MB and ~0.15 s of loading the server, which the embedded default and every node storing
+ * media on disk would carry for nothing.
  */
 export async function openStorage(
   config: Pick<Config, 's3' | 'dataDir' | 'http'>,
