@@ -9,6 +9,7 @@ import { openDatabase } from '../src/platform/db/open.js';
 import * as incidents from '../src/modules/incidents/incidents.repository.js';
 import { visibility } from '../src/modules/incidents/incidents.policy.js';
 import { ANONYMOUS } from '../src/modules/identity/actor.js';
+import { parseListQuery } from '../src/modules/incidents/incidents.service.js';
 
 const config = loadConfig();
 const db = await openDatabase(config, console);
@@ -26,23 +27,8 @@ function explaining(label: string): Queryable {
   };
 }
 
-const base: incidents.ListFilter = {
-  near: null,
-  bbox: null,
-  statuses: null,
-  categorySlugs: null,
-  priorities: null,
-  q: null,
-  communityId: null,
-  since: null,
-  until: null,
-  reporterId: null,
-  assigneeId: null,
-  visibility: visibility(ANONYMOUS),
-  sort: '-createdAt',
-  after: null,
-  limit: 51,
-};
+// what the API makes of `?sort=-createdAt&limit=51` for a visitor; each query below changes it
+const base: incidents.ListFilter = parseListQuery(ANONYMOUS, { sort: '-createdAt', limit: 51 });
 
 const { rows: sample } = await db.query<{ id: string; reference: string; reporter_id: string }>({
   text: 'SELECT id, reference, reporter_id FROM incidents ORDER BY id LIMIT 1 OFFSET 5000',

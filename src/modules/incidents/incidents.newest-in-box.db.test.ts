@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json, useTestApp } from '../../../test/helpers/app.js';
 import { ANONYMOUS } from '../identity/actor.js';
-import { visibility } from './incidents.policy.js';
 import * as repo from './incidents.repository.js';
+import { parseListQuery } from './incidents.service.js';
 
 /**
  * Newest first within a box (the map's pins): the (location, created_at) index read nearest a
@@ -19,22 +19,9 @@ const BOX: [number, number, number, number] = [28.0, -26.1, 28.01, -26.09];
 const IN_BOX = 90;
 const ELSEWHERE = 810;
 
+// the filter the API makes of `?bbox=BOX&sort=-createdAt&limit=7` for a visitor
 const filter = (over: Partial<repo.ListFilter> = {}): repo.ListFilter => ({
-  near: null,
-  bbox: BOX,
-  statuses: null,
-  categorySlugs: null,
-  priorities: null,
-  q: null,
-  communityId: null,
-  since: null,
-  until: null,
-  reporterId: null,
-  assigneeId: null,
-  visibility: visibility(ANONYMOUS),
-  sort: '-createdAt',
-  after: null,
-  limit: 7,
+  ...parseListQuery(ANONYMOUS, { bbox: BOX.join(','), sort: '-createdAt', limit: 7 }),
   ...over,
 });
 
