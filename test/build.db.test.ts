@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetFiles, buildServer, ROOT } from '../scripts/build-server.mjs';
 import { killStrays, startServe, stop } from './helpers/cli.js';
-import { backend, useTestDatabase } from './helpers/database.js';
+import { childDatabaseUrl, useTestDatabase } from './helpers/database.js';
 
 /**
  * The production build (`npm run build`): what `npm start` and the image run, as plain
@@ -26,13 +26,8 @@ function filesUnder(dir: string, prefix = ''): string[] {
 
 beforeAll(async () => {
   await buildServer(outDir);
-  if (backend() === 'postgres' && t.current.config.db.kind === 'postgres') {
-    const schema = `${t.current.schema}_build`;
-    await t.current.db.query({ text: `CREATE SCHEMA ${schema}` });
-    const url = new URL(t.current.config.db.url);
-    url.searchParams.set('options', `-c search_path=${schema},public`);
-    env.DATABASE_URL = url.toString();
-  }
+  const url = await childDatabaseUrl(t.current, 'build');
+  if (url) env.DATABASE_URL = url;
 });
 
 afterAll(() => {

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, useTestDatabase } from './helpers/database.js';
+import { backend, childDatabaseUrl, useTestDatabase } from './helpers/database.js';
 import { killStrays, runCli, startServe, stop } from './helpers/cli.js';
 import { TestSocket } from './helpers/ws.js';
 
@@ -18,13 +18,8 @@ let dataDir: string;
 beforeAll(async () => {
   dataDir = `/tmp/bwc-${randomBytes(4).toString('hex')}`;
   env = { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: dataDir, RATE_LIMITS: 'off' };
-  if (backend() === 'postgres' && t.current.config.db.kind === 'postgres') {
-    const schema = `${t.current.schema}_cli`;
-    await t.current.db.query({ text: `CREATE SCHEMA ${schema}` });
-    const url = new URL(t.current.config.db.url);
-    url.searchParams.set('options', `-c search_path=${schema},public`);
-    env.DATABASE_URL = url.toString();
-  }
+  const url = await childDatabaseUrl(t.current, 'cli');
+  if (url) env.DATABASE_URL = url;
 });
 
 afterAll(() => {

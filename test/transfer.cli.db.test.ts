@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, useTestDatabase } from './helpers/database.js';
+import { childDatabaseUrl, useTestDatabase } from './helpers/database.js';
 import { runCli } from './helpers/cli.js';
 
 /**
@@ -16,13 +16,8 @@ beforeAll(async () => {
   dir = `/tmp/bwx-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(dir, { recursive: true });
   env = { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: `${dir}/data`, RATE_LIMITS: 'off' };
-  if (backend() === 'postgres' && t.current.config.db.kind === 'postgres') {
-    const schema = `${t.current.schema}_transfer`;
-    await t.current.db.query({ text: `CREATE SCHEMA ${schema}` });
-    const url = new URL(t.current.config.db.url);
-    url.searchParams.set('options', `-c search_path=${schema},public`);
-    env.DATABASE_URL = url.toString();
-  }
+  const url = await childDatabaseUrl(t.current, 'transfer');
+  if (url) env.DATABASE_URL = url;
 });
 
 afterAll(() => {

@@ -91,6 +91,20 @@ export async function dropTestDatabase(t: TestDatabase): Promise<void> {
   await t.db.close();
 }
 
+/**
+ * The DATABASE_URL for a child process (serve, a CLI command) of a test file on the postgres
+ * backend: a schema of its own beside the file's, `<schema>_<suffix>`, made now. Undefined on the
+ * embedded backend, where the child opens the DATA_DIR it is given.
+ */
+export async function childDatabaseUrl(t: TestDatabase, suffix: string): Promise<string | undefined> {
+  if (backend() !== 'postgres' || t.config.db.kind !== 'postgres') return undefined;
+  const schema = `${t.schema}_${suffix}`;
+  await t.db.query({ text: `CREATE SCHEMA ${schema}` });
+  const url = new URL(t.config.db.url);
+  url.searchParams.set('options', `-c search_path=${schema},public`);
+  return url.toString();
+}
+
 /** beforeAll/afterAll wiring: `const t = useTestDatabase();` then `t.current.db` inside tests. */
 export function useTestDatabase(): { current: TestDatabase } {
   const holder = {} as { current: TestDatabase };
