@@ -44,9 +44,12 @@ export function benchServerEnv(extra: Record<string, string> = {}): Record<strin
 
 /**
  * `serve` as its own process (`node dist/main.js`, so the pid is the server itself), resolved with
- * its port once it listens (read from its log; PORT=0 picks a free one).
+ * its port once it listens (read from its log; PORT=0 picks a free one). `exited` settles when
+ * the process has ended.
  */
-export async function startServer(env: Record<string, string>): Promise<{ port: number; pid: number; kill(): void }> {
+export async function startServer(
+  env: Record<string, string>,
+): Promise<{ port: number; pid: number; kill(): void; exited: Promise<void> }> {
   const args = await serverArgs('serve');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
@@ -54,6 +57,7 @@ export async function startServer(env: Record<string, string>): Promise<{ port: 
       env: { ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
     let buffered = '';
     const onData = (d: Buffer) => {
       buffered += d.toString();
@@ -61,7 +65,7 @@ export async function startServer(env: Record<string, string>): Promise<{ port: 
       if (match) {
         child.stdout.off('data', onData);
         child.stdout.resume();
-        resolve({ port: Number(match[1]), pid: child.pid!, kill: () => child.kill('SIGTERM') });
+        resolve({ port: Number(match[1]), pid: child.pid!, kill: () => child.kill('SIGTERM'), exited });
       }
     };
     child.stdout.on('data', onData);

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchServerEnv, ROOT, serverArgs } from './serve.js';
+import { benchServerEnv, ROOT, serverArgs, startServer } from './serve.js';
 
 /**
  * Warm start of the embedded default: how long `serve` takes from spawn until `/readyz` answers
@@ -33,34 +33,20 @@ interface Start {
 }
 
 async function startOnce(): Promise<Start> {
-  const env = benchServerEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  const env = benchServerEnv({ DATA_DIR: dataDir });
   const started = performance.now();
-  const child = spawn(process.execPath, await serverArgs('serve'), {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const server = await startServer(env);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let buffered = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buffered += d.toString();
-        const match = /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffered);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
-    });
     const listeningMs = performance.now() - started;
     for (;;) {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+      const res = await fetch(`http://127.0.0.1:${server.port}/readyz`).catch(() => null);
       if (res?.status === 200) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     return { listeningMs, readyMs: performance.now() - started };
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    server.kill();
+    await server.exited;
   }
 }
 
@@ -75,6 +61,8 @@ async function seed(): Promise<void> {
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+// the build is made once, before anything is timed
+await serverArgs('serve');
 try {
   if (ownDir) {
     const cold = await startOnce();
