@@ -11,7 +11,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const SRC = path.join(ROOT, 'src');
 
 /** Every file under dir, relative to it. */
-function filesUnder(dir, prefix = '') {
+export function filesUnder(dir, prefix = '') {
   return readdirSync(dir).flatMap((name) => {
     const relative = path.join(prefix, name);
     return statSync(path.join(dir, name)).isDirectory() ? filesUnder(path.join(dir, name), relative) : [relative];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assetFiles, buildServer, ROOT } from '../scripts/build-server.mjs';
+import { assetFiles, buildServer, filesUnder, ROOT } from '../scripts/build-server.mjs';
 import { killStrays, startServe, stop } from './helpers/cli.js';
 import { childDatabaseUrl, useTestDatabase } from './helpers/database.js';
 
@@ -16,13 +16,6 @@ const t = useTestDatabase();
 const outDir = path.join(ROOT, `dist-test-${process.pid}`);
 const dataDir = `/tmp/bwb-${randomBytes(4).toString('hex')}`;
 const env: Record<string, string> = { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: dataDir, RATE_LIMITS: 'off' };
-
-function filesUnder(dir: string, prefix = ''): string[] {
-  return fs.readdirSync(dir).flatMap((name) => {
-    const relative = path.join(prefix, name);
-    return fs.statSync(path.join(dir, name)).isDirectory() ? filesUnder(path.join(dir, name), relative) : [relative];
-  });
-}
 
 beforeAll(async () => {
   await buildServer(outDir);

@@ -115,7 +115,6 @@ export async function clustersFromIncidents(db: Queryable, f: ClusterFilter): Pr
   return rows;
 }
 
-/** Folds the rollup's deltas; returns how many delta rows it folded. */
 /** Folds at most maxRows pending deltas (migration 0028); returns how many it folded. */
 export async function compactMapCells(db: Queryable, maxRows: number): Promise<number> {
   const { rows } = await db.query<{ folded: string }>({
