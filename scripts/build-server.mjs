@@ -36,6 +36,7 @@ export async function buildServer(outDir = path.join(ROOT, 'dist')) {
   const staging = `${outDir}.building-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   const sources = filesUnder(SRC).filter((file) => isSource(file) && !isTest(file));
+  const assets = assetFiles();
   await build({
     entryPoints: sources.map((file) => path.join(SRC, file)),
     outdir: staging,
@@ -47,10 +48,10 @@ export async function buildServer(outDir = path.join(ROOT, 'dist')) {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
-  for (const file of assetFiles()) cpSync(path.join(SRC, file), path.join(staging, file));
+  for (const file of assets) cpSync(path.join(SRC, file), path.join(staging, file));
   rmSync(outDir, { recursive: true, force: true });
   renameSync(staging, outDir);
-  return { outDir, modules: sources.length, assets: assetFiles().length };
+  return { outDir, modules: sources.length, assets: assets.length };
 }
 
 /** An install without devDependencies (the image) has no esbuild: it runs the dist/ it was built with. */
