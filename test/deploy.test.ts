@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -300,5 +301,66 @@ describe('the image', () => {
     expect(pkg.dependencies.tsx).toBeUndefined();
     expect(pkg.devDependencies.esbuild).toBeDefined();
     expect(read('.dockerignore').split('\n')).toContain('dist');
+  });
+});
+
+/**
+ * The files checked by the tools that read them, as far as this machine has them: Debian's
+ * nginx 1.22 (`nginx -t` through deploy/nginx/check-config.sh, without the lines marked 1.25+)
+ * and Debian's Compose 1.29 (`docker-compose config`: the compose schema, interpolation, and
+ * every reference between services, volumes and networks). Compose 1.29 predates the top-level
+ * `name`, so its copy goes without that one line. Both are Debian packages (nginx-light,
+ * docker-compose) that .ci/run installs; a missing one fails here rather than skipping.
+ */
+describe('the deployment files, as their own tools read them', () => {
+  const run = (command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
+    spawnSync(command, args, {
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...options,
+      env: { ...process.env, ...options.env },
+    });
+
+  /** `docker-compose config` on a copy of the compose file made by `edit`, beside the original (relative paths hold). */
+  function composeConfig(edit: (text: string) => string) {
+    const copy = path.join(root, 'deploy', `.compose-check-${process.pid}.yml`);
+    writeFileSync(copy, edit(read('deploy/docker-compose.yml')));
+    try {
+      return run('docker-compose', ['-f', copy, '--project-directory', path.join(root, 'deploy'), 'config'], {
+        env: COMPOSE_SECRETS,
+      });
+    } finally {
+      rmSync(copy, { force: true });
+    }
+  }
+  const withoutName = (text: string) => text.replace(/^name: .*\n/m, '');
+
+  it('nginx -t accepts nginx.conf', () => {
+    expect(existsSync('/usr/sbin/nginx'), 'nginx is missing: apt-get install -y nginx-light').toBe(true);
+    const result = run('sh', [path.join(root, 'deploy/nginx/check-config.sh')], {
+      env: { PATH: `/usr/sbin:${process.env.PATH ?? ''}` },
+    });
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stderr).toContain('test is successful');
+  });
+
+  it('docker-compose config accepts the compose file and resolves every service of it', () => {
+    const version = run('docker-compose', ['version', '--short']);
+    expect(version.error, 'docker-compose is missing: apt-get install -y docker-compose').toBeUndefined();
+    const result = composeConfig(withoutName);
+    expect(result.status, result.stderr).toBe(0);
+    const resolved = parse(result.stdout) as Json;
+    expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(compose.services).sort());
+    // interpolation happened: the secrets given are in, no ${…} is left
+    expect(result.stdout).toContain(COMPOSE_SECRETS.JWT_SECRET);
+    expect(result.stdout).not.toMatch(/\$\{[A-Z]/);
+  });
+
+  it('docker-compose config refuses a broken copy (the check can fail)', () => {
+    // a dependency on a service that does not exist, and a key no service may have
+    const broken = composeConfig((text) =>
+      withoutName(text).replace(/^( {2}serve-1:\n)/m, '$1    no_such_key: true\n    depends_on: [no-such-service]\n'),
+    );
+    expect(broken.status).not.toBe(0);
   });
 });
