@@ -285,6 +285,8 @@ interface Summary {
   errors: number;
   non2xx: number;
   socketErrors: number;
+  /** what the socket errors were (error code, or message), counted */
+  socketErrorKinds: Record<string, number>;
   statusCodes: Record<string, number>;
   rssMb: number | null;
   maxRssMb: number | null;
@@ -326,6 +328,11 @@ async function run(workload: Workload): Promise<Summary> {
       requests: [request],
       ...(warmup > 0 ? { warmup: { connections, duration: warmup } } : {}),
     });
+    const socketErrorKinds: Record<string, number> = {};
+    instance.on('reqError', (err: NodeJS.ErrnoException) => {
+      const kind = err.code ?? err.message;
+      socketErrorKinds[kind] = (socketErrorKinds[kind] ?? 0) + 1;
+    });
     const result = await instance;
     const endRssKb = serverPid === null ? null : readRssKb(serverPid);
     if (endRssKb !== null) maxRssKb = Math.max(maxRssKb ?? 0, endRssKb);
@@ -342,6 +349,7 @@ async function run(workload: Workload): Promise<Summary> {
       errors: result.non2xx + result.errors,
       non2xx: result.non2xx,
       socketErrors: result.errors,
+      socketErrorKinds,
       statusCodes,
       rssMb: endRssKb === null ? null : endRssKb / 1024,
       maxRssMb: maxRssKb === null ? null : maxRssKb / 1024,
@@ -353,7 +361,9 @@ async function run(workload: Workload): Promise<Summary> {
 
 function printRow(s: Summary): void {
   const mb = (v: number | null) => (v === null ? '-' : v.toFixed(0));
-  const codes = s.non2xx > 0 ? `  status ${JSON.stringify(s.statusCodes)}` : '';
+  const codes =
+    (s.non2xx > 0 ? `  status ${JSON.stringify(s.statusCodes)}` : '') +
+    (s.socketErrors > 0 ? `  socket errors ${JSON.stringify(s.socketErrorKinds)}` : '');
   process.stdout.write(
     `${s.workload.padEnd(4)} ${s.reqPerSec.toFixed(1).padStart(9)} ${s.p50Ms.toFixed(1).padStart(8)} ${s.p99Ms
       .toFixed(1)

@@ -68,6 +68,8 @@ try {
     kind: 'create' | 'list';
     status: number;
     ms: number;
+    /** when it was sent and when its answer came (Date.now()) */
+    startedAt: number;
     at: number;
   }
   const samples: Sample[] = [];
@@ -79,6 +81,7 @@ try {
       const i = n++;
       const kind = i % 2 === 0 ? 'create' : 'list';
       const p = phase;
+      const startedAt = Date.now();
       const t0 = performance.now();
       let status = 0;
       try {
@@ -98,7 +101,7 @@ try {
       } catch {
         status = 0; // timeout or socket error
       }
-      samples.push({ phase: p, kind, status, ms: performance.now() - t0, at: Date.now() });
+      samples.push({ phase: p, kind, status, ms: performance.now() - t0, startedAt, at: Date.now() });
       await sleep(50);
     }
   };
@@ -120,6 +123,7 @@ try {
   await sleep(3000);
 
   phase = 'postgres stopped';
+  const pgStoppedAt = Date.now();
   await cluster.stopImmediate();
   await sleep(pgSeconds * 1000);
   const pgBackAt = Date.now();
@@ -190,15 +194,34 @@ try {
   out(`upload while S3 is stopped: ${uploadStatus} in ${uploadMs.toFixed(0)} ms`);
   out(`server process: ${serverExit === null ? 'still running (no crash)' : `EXITED (${serverExit})`}`);
   const slow = samples.filter((s) => s.ms > 2000 && s.phase !== 'end').length;
-  const badRedis = samples.filter((s) => s.phase.startsWith('redis') && s.kind === 'create' && s.status !== 201).length;
+  // A request belongs to an outage when it was sent and answered within it: the phases follow
+  // each other at once, so a create sent while Redis was back may be answered after PostgreSQL
+  // was stopped (a 503 that is PostgreSQL's, not Redis's), and PostgreSQL accepts again during
+  // `cluster.start()`, before the phase is renamed. The issue: 503 within 2 s of the stop.
+  const badRedis = samples.filter(
+    (s) => s.phase.startsWith('redis') && s.kind === 'create' && s.status !== 201 && s.at < pgStoppedAt,
+  ).length;
+  for (const s of samples.filter((x) => x.kind === 'create' && x.status !== 201 && x.phase.startsWith('redis'))) {
+    out(
+      `  ${s.phase}: create ${s.status} after ${s.ms.toFixed(0)} ms, answered ${s.at - pgStoppedAt} ms after PostgreSQL was stopped${s.at < pgStoppedAt ? ' (counts)' : ' (PostgreSQL’s, not counted)'}`,
+    );
+  }
   const badS3 = samples.filter((s) => s.phase === 's3 stopped' && s.kind === 'create' && s.status !== 201).length;
   const pgNot503 = samples.filter(
-    (s) => s.phase === 'postgres stopped' && s.at > pgBackAt - pgSeconds * 1000 + 3000 && s.status !== 503,
+    (s) => s.phase === 'postgres stopped' && s.startedAt > pgStoppedAt + 2000 && s.at < pgBackAt && s.status !== 503,
   ).length;
   out(
     `checks: requests over 2 s ${slow}; failed creates with Redis away ${badRedis}; failed creates with S3 away ${badS3}; non-503 while PostgreSQL was away ${pgNot503}`,
   );
-  if (serverExit !== null || slow > 0 || badRedis > 0 || badS3 > 0 || !firstOk || firstOk.at - pgStarted > 5000)
+  if (
+    serverExit !== null ||
+    slow > 0 ||
+    badRedis > 0 ||
+    badS3 > 0 ||
+    pgNot503 > 0 ||
+    !firstOk ||
+    firstOk.at - pgStarted > 5000
+  )
     exitCode = 1;
   await server.kill('SIGTERM');
 } catch (err) {
