@@ -109,9 +109,9 @@ describe.each([
     const seen: string[] = [];
     let after: repo.ListFilter['after'] = null;
     for (let page = 0; page < 4; page++) {
-      const rows = (await repo.listIncidents(h.current.t.db, filter(after))).slice(0, 10);
+      const rows: repo.IncidentRow[] = (await repo.listIncidents(h.current.t.db, filter(after))).slice(0, 10);
       seen.push(...rows.map((r) => r.id));
-      const last = rows[rows.length - 1]!;
+      const last: repo.IncidentRow = rows[rows.length - 1]!;
       after = [last.sort_distance!, last.id];
     }
     expect(seen).toEqual(atSpot);
