@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -179,7 +180,14 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
   try {
     await migrate(db);
     const bar = new ProgressBar('seeding', incidents);
-    const result = await seedIncidents(db, { incidents, seed, onProgress: (done) => bar.update(done) });
+    const result = await seedIncidents(db, {
+      incidents,
+      seed,
+      // PGlite runs one statement at a time; server Postgres takes a batch per core (each batch
+      // is CPU-bound in its backend), as many as the pool has connections
+      concurrency: config.db.kind === 'postgres' ? Math.min(availableParallelism(), config.db.poolSize) : 1,
+      onProgress: (done) => bar.update(done),
+    });
     bar.done();
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -109,13 +109,40 @@ describe('seed', () => {
 
       const other = `${schema}_again`;
       await db.query({ text: `CREATE SCHEMA ${other}` });
-      const again = await t.current.connect();
+      const again = await t.current.connect(other);
       try {
-        await again.query({ text: `SET search_path TO ${other},public` });
         const { migrate } = await import('../platform/db/migrate.js');
         await migrate(again);
-        await seedIncidents(again, { incidents: N, seed: 1, batchSize: 5_000 });
+        // several batches in flight at once (as the CLI runs on server Postgres), in uneven
+        // batches: the same rows, and progress that only grows to N
+        const progress: number[] = [];
+        let inFlight = 0;
+        let mostInFlight = 0;
+        const counting: Database = Object.create(again, {
+          query: {
+            value: async (sql: Parameters<Database['query']>[0]) => {
+              mostInFlight = Math.max(mostInFlight, ++inFlight);
+              try {
+                return await again.query(sql);
+              } finally {
+                inFlight--;
+              }
+            },
+          },
+        });
+        const result = await seedIncidents(counting, {
+          incidents: N,
+          seed: 1,
+          batchSize: 1_700,
+          concurrency: 3,
+          onProgress: (done) => progress.push(done),
+        });
         expect(await checksum(again, other)).toBe(first);
+        expect(result.incidents).toBe(N);
+        expect(progress[progress.length - 1]).toBe(N);
+        expect(progress).toEqual([...progress].sort((a, b) => a - b));
+        expect(new Set(progress).size).toBe(progress.length);
+        expect(mostInFlight).toBe(3);
         // a different seed is a different data set
         await again.query({ text: 'TRUNCATE incidents CASCADE' });
         await seedIncidents(again, { incidents: 1_000, seed: 2, batchSize: 5_000 });

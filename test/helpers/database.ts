@@ -48,31 +48,33 @@ export interface TestDatabase {
     db: { kind: 'embedded'; poolSize: number } | { kind: 'postgres'; url: string; poolSize: number };
     dataDir: string;
   };
-  /** opens another pool on the same schema (a second node, a CLI command) */
-  connect(): Promise<Database>;
+  /** opens another pool on the same schema (a second node, a CLI command), or on `schema` */
+  connect(schema?: string): Promise<Database>;
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const searchPath = `${schema},public`;
   const kind = backend();
-  let connect: () => Promise<Database>;
+  let connect: (other?: string) => Promise<Database>;
   let config: TestDatabase['config'];
   if (kind === 'postgres') {
     const url = inject('postgresUrl');
     config = { db: { kind: 'postgres', url, poolSize: 5 }, dataDir: '/tmp/bwt-unused' };
-    connect = () => openDatabase(config, silent, { searchPath });
+    // every connection of the pool starts on the schema (a SET would reach one connection only)
+    connect = (other) => openDatabase(config, silent, { searchPath: other ? `${other},public` : searchPath });
   } else {
     const engine = await sharedEngine();
     config = { db: { kind: 'embedded', poolSize: 4 }, dataDir: engine.socketDir };
-    connect = async () => {
+    connect = async (other) => {
       const db = createPoolDatabase({
         kind: 'embedded',
         pool: { host: engine.socketDir, port: engine.port, user: 'postgres', database: 'postgres', max: 4 },
         namedStatements: false,
         onPoolError: () => undefined,
       });
-      await db.query({ text: `SET search_path TO ${searchPath}` });
+      // PGlite has one session, shared by every connection: one SET reaches all of them
+      await db.query({ text: `SET search_path TO ${other ? `${other},public` : searchPath}` });
       return db;
     };
   }
