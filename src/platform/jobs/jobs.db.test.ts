@@ -107,6 +107,40 @@ describe('durable jobs', () => {
     expect(done.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('on stop, wait for a periodic run in flight and start no new one', async () => {
+    const { db } = t.current;
+    let release!: () => void;
+    const inHand = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    let runs = 0;
+    let finished = 0;
+    const runner = new JobRunner(db, quiet);
+    runner.register({
+      name: 'test.periodic',
+      handle: async () => {
+        runs++;
+        started();
+        await inHand;
+        // the database is still open for the rest of the run
+        await db.query({ text: 'SELECT 1' });
+        finished++;
+      },
+    });
+    runner.every('test.periodic', 5);
+    runner.start();
+    await firstStarted;
+    let stopped = false;
+    const stopping = runner.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(finished).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(runs).toBe(1);
+  });
+
   it('backoff doubles and is capped at an hour', () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
   });

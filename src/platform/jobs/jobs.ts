@@ -90,6 +90,7 @@ export class JobRunner {
   private stopping = false;
   private readonly periodic: Array<{ name: string; intervalMs: number }> = [];
   private timers: NodeJS.Timeout[] = [];
+  private readonly periodicRuns = new Set<Promise<void>>();
   // unique per runner, so a runner whose lease expired cannot finish a job another one took over
   private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
@@ -117,14 +118,18 @@ export class JobRunner {
       let running = false;
       const timer = setInterval(() => {
         const definition = this.handlers.get(name);
-        if (!definition || running) return;
+        if (!definition || running || this.stopping) return;
         running = true;
-        definition
+        const run = definition
           .handle(undefined as never, { db: this.db, attempt: 1 })
           .catch((err: unknown) => {
             this.log.warn({ job: name, err: { message: (err as Error)?.message } }, 'periodic job failed');
           })
-          .finally(() => (running = false));
+          .finally(() => {
+            running = false;
+            this.periodicRuns.delete(run);
+          });
+        this.periodicRuns.add(run);
       }, intervalMs);
       timer.unref();
       this.timers.push(timer);
@@ -143,7 +148,9 @@ export class JobRunner {
     this.timers = [];
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.running;
+    // periodic runs in flight finish too: the database closes after stop(), and a run cut off
+    // there fails half-done ("Cannot use a pool after calling end on the pool")
+    await Promise.all([this.running, ...this.periodicRuns]);
   }
 
   /**
