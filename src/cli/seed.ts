@@ -19,7 +19,7 @@ import { compactStats } from '../modules/stats/stats.service.js';
  * COPY, no named statements: neither exists in embedded mode), one batch per statement and so
  * per transaction, so progress can be reported and a failure loses one batch only. Indexes stay
  * in place: the seed runs against a live schema. On server Postgres the CLI runs two batches at
- * once (one per core here): 1M rows in 233 s instead of 301 s on a 2-core bench machine.
+ * once (one per core here): 1M rows in 226–233 s instead of 301 s on a 2-core bench machine.
  *
  * Re-running is safe: a row's id depends only on (seed, row number), so rows that exist are
  * skipped (ON CONFLICT DO NOTHING), and `--incidents` can grow an earlier seed. A reference that
