@@ -160,6 +160,37 @@ describe('seed', () => {
           text: `SELECT count(*)::int AS n FROM incidents i JOIN ${schema}.incidents j USING (id)`,
         });
         expect(rows[0]!.n).toBe(0);
+
+        // A batch that fails: no batch starts after it, and the error reaches the caller only
+        // once the batch in flight beside it has ended (the caller closes the pool next).
+        const started: number[] = [];
+        let running = 0;
+        const failing: Database = Object.create(again, {
+          query: {
+            value: async (sql: Parameters<Database['query']>[0]) => {
+              const from = /INSERT INTO incidents/.test(sql.text) ? Number(sql.values?.[1]) : null;
+              if (from !== null) started.push(from);
+              if (from === 1_000) throw new Error('disk full');
+              running++;
+              try {
+                return await again.query(sql);
+              } finally {
+                running--;
+              }
+            },
+          },
+        });
+        const outcome = await seedIncidents(failing, {
+          incidents: 10_000,
+          seed: 3,
+          batchSize: 1_000,
+          concurrency: 2,
+        }).then(
+          () => 'resolved',
+          (error: Error) => `${error.message}, ${running} in flight`,
+        );
+        expect(outcome).toBe('disk full, 0 in flight');
+        expect(started).toEqual([0, 1_000]);
       } finally {
         await again.query({ text: `DROP SCHEMA ${other} CASCADE` });
         await again.close();

@@ -897,7 +897,7 @@ export async function seedIncidents(db: Database, options: SeedOptions): Promise
       try {
         added = await seedBatch(from, to);
       } catch (error) {
-        failed = true; // the other workers stop after their batch in flight
+        failed = true; // the other workers take no new batch
         throw error;
       }
       // added after the await: `inserted += await …` would add to the value read before it
@@ -906,7 +906,10 @@ export async function seedIncidents(db: Database, options: SeedOptions): Promise
       options.onProgress?.(done, total);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, Math.ceil(total / batchSize))) }, worker));
+  // settled, not all: after a failure the batches still in flight end before the caller closes the pool
+  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, Math.ceil(total / batchSize))) }, worker);
+  const failure = (await Promise.allSettled(workers)).find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
 
   // The rows' triggers left their counts as deltas for the stats and map rollups: fold them now,
   // so the first minutes of a server on the new data do not spend themselves folding a million.
