@@ -198,10 +198,11 @@ try {
   // each other at once, so a create sent while Redis was back may be answered after PostgreSQL
   // was stopped (a 503 that is PostgreSQL's, not Redis's), and PostgreSQL accepts again during
   // `cluster.start()`, before the phase is renamed. The issue: 503 within 2 s of the stop.
-  const redisFailures = samples.filter((s) => s.phase.startsWith('redis') && s.kind === 'create' && s.status !== 201);
-  const badRedis = redisFailures.filter((s) => s.at < pgStoppedAt).length;
-  for (const s of redisFailures) {
-    const counts = s.at < pgStoppedAt;
+  const redisFailures = samples
+    .filter((s) => s.phase.startsWith('redis') && s.kind === 'create' && s.status !== 201)
+    .map((s) => ({ ...s, counts: s.at < pgStoppedAt }));
+  const badRedis = redisFailures.filter((s) => s.counts).length;
+  for (const { counts, ...s } of redisFailures) {
     out(
       `  ${s.phase}: create ${s.status} after ${s.ms.toFixed(0)} ms, answered ${Math.abs(s.at - pgStoppedAt)} ms ${counts ? 'before' : 'after'} PostgreSQL was stopped${counts ? ' (counts)' : ' (PostgreSQL’s, not counted)'}`,
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../platform/db/database.js';
+import type { Database, Sql } from '../platform/db/database.js';
 import { useTestDatabase } from '../../test/helpers/database.js';
 import { hotSpots, SEED_BOUNDS, seedIncidents } from './seed.js';
 
@@ -28,6 +28,28 @@ async function rollupCounts(db: Database): Promise<{ deltas: number; mapped: num
                   (SELECT count(*) FROM incidents WHERE is_public AND NOT hidden)::int AS public`,
   });
   return rows[0]!;
+}
+
+/**
+ * `db` with its queries watched: `before` sees each one first (and may fail it by throwing), and
+ * the counts say how many are running now and how many ran at once at most.
+ */
+function watched(db: Database, before: (sql: Sql) => void = () => undefined) {
+  const watch = { db, inFlight: 0, mostInFlight: 0 };
+  watch.db = Object.create(db, {
+    query: {
+      value: async (sql: Sql) => {
+        before(sql);
+        watch.mostInFlight = Math.max(watch.mostInFlight, ++watch.inFlight);
+        try {
+          return await db.query(sql);
+        } finally {
+          watch.inFlight--;
+        }
+      },
+    },
+  }) as Database;
+  return watch;
 }
 
 describe('seed', () => {
@@ -122,21 +144,8 @@ describe('seed', () => {
         // several batches in flight at once (as the CLI runs on server Postgres), in uneven
         // batches: the same rows, and progress that only grows to N
         const progress: number[] = [];
-        let inFlight = 0;
-        let mostInFlight = 0;
-        const counting: Database = Object.create(again, {
-          query: {
-            value: async (sql: Parameters<Database['query']>[0]) => {
-              mostInFlight = Math.max(mostInFlight, ++inFlight);
-              try {
-                return await again.query(sql);
-              } finally {
-                inFlight--;
-              }
-            },
-          },
-        });
-        const result = await seedIncidents(counting, {
+        const counting = watched(again);
+        const result = await seedIncidents(counting.db, {
           incidents: N,
           seed: 1,
           batchSize: 1_700,
@@ -148,7 +157,7 @@ describe('seed', () => {
         expect(progress[progress.length - 1]).toBe(N);
         expect(progress).toEqual([...progress].sort((a, b) => a - b));
         expect(new Set(progress).size).toBe(progress.length);
-        expect(mostInFlight).toBe(3);
+        expect(counting.mostInFlight).toBe(3);
         // the rollups, fed by batches committing in any order, still hold every public incident once
         const rollups = await rollupCounts(again);
         expect(rollups.deltas).toBe(0);
@@ -164,30 +173,19 @@ describe('seed', () => {
         // A batch that fails: no batch starts after it, and the error reaches the caller only
         // once the batch in flight beside it has ended (the caller closes the pool next).
         const started: number[] = [];
-        let running = 0;
-        const failing: Database = Object.create(again, {
-          query: {
-            value: async (sql: Parameters<Database['query']>[0]) => {
-              const from = /INSERT INTO incidents/.test(sql.text) ? Number(sql.values?.[1]) : null;
-              if (from !== null) started.push(from);
-              if (from === 1_000) throw new Error('disk full');
-              running++;
-              try {
-                return await again.query(sql);
-              } finally {
-                running--;
-              }
-            },
-          },
+        const failing = watched(again, (sql) => {
+          const from = /INSERT INTO incidents/.test(sql.text) ? Number(sql.values?.[1]) : null;
+          if (from !== null) started.push(from);
+          if (from === 1_000) throw new Error('disk full');
         });
-        const outcome = await seedIncidents(failing, {
+        const outcome = await seedIncidents(failing.db, {
           incidents: 10_000,
           seed: 3,
           batchSize: 1_000,
           concurrency: 2,
         }).then(
           () => 'resolved',
-          (error: Error) => `${error.message}, ${running} in flight`,
+          (error: Error) => `${error.message}, ${failing.inFlight} in flight`,
         );
         expect(outcome).toBe('disk full, 0 in flight');
         expect(started).toEqual([0, 1_000]);

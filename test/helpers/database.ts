@@ -54,19 +54,18 @@ export interface TestDatabase {
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const searchPath = `${schema},public`;
   const kind = backend();
-  let connect: (other?: string) => Promise<Database>;
+  let connect: (on?: string) => Promise<Database>;
   let config: TestDatabase['config'];
   if (kind === 'postgres') {
     const url = inject('postgresUrl');
     config = { db: { kind: 'postgres', url, poolSize: 5 }, dataDir: '/tmp/bwt-unused' };
     // every connection of the pool starts on the schema (a SET would reach one connection only)
-    connect = (other) => openDatabase(config, silent, { searchPath: other ? `${other},public` : searchPath });
+    connect = (on = schema) => openDatabase(config, silent, { searchPath: `${on},public` });
   } else {
     const engine = await sharedEngine();
     config = { db: { kind: 'embedded', poolSize: 4 }, dataDir: engine.socketDir };
-    connect = async (other) => {
+    connect = async (on = schema) => {
       const db = createPoolDatabase({
         kind: 'embedded',
         pool: { host: engine.socketDir, port: engine.port, user: 'postgres', database: 'postgres', max: 4 },
@@ -74,7 +73,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         onPoolError: () => undefined,
       });
       // PGlite has one session, shared by every connection: one SET reaches all of them
-      await db.query({ text: `SET search_path TO ${other ? `${other},public` : searchPath}` });
+      await db.query({ text: `SET search_path TO ${on},public` });
       return db;
     };
   }

@@ -118,7 +118,7 @@ export class JobRunner {
       let running = false;
       const timer = setInterval(() => {
         const definition = this.handlers.get(name);
-        if (!definition || running || this.stopping) return;
+        if (!definition || running) return;
         running = true;
         const run = definition
           .handle(undefined as never, { db: this.db, attempt: 1 })
