@@ -195,4 +195,41 @@ describe('seed', () => {
       }
     },
   );
+  it(
+    'moves the notifier and the webhooks over the seeded events, never over a real one',
+    { timeout: 180_000 },
+    async () => {
+      const { db } = t.current;
+      const one = async <R extends object>(text: string, values: unknown[] = []) =>
+        (await db.query<R>({ text, values })).rows[0]!;
+      // a report made through the API before this seed, which no follower has passed yet
+      const { seq: real } = await one<{ seq: string }>(
+        `WITH i AS (INSERT INTO incidents (reference, title, location, category_id)
+                  SELECT 'BW-REALSEQ1', 'A real report', ST_SetSRID(ST_MakePoint(28, -26), 4326), id
+                  FROM categories LIMIT 1 RETURNING id)
+       INSERT INTO incident_events (incident_id, type, data, seq)
+       SELECT id, 'created', '{}'::jsonb, nextval('incident_event_seq') FROM i RETURNING seq::text`,
+      );
+      // the notifier has fanned it out already; the webhook has not
+      await db.query({ text: 'UPDATE notification_cursor SET delivered_seq = $1', values: [real] });
+      await db.query({
+        text: `INSERT INTO webhooks (name, url, events, delivered_seq)
+             VALUES ('seed test', 'https://example.invalid/hook', '{incident.created}', $1::bigint - 1)`,
+        values: [real],
+      });
+
+      const seeded = await seedIncidents(db, { incidents: 3_000, seed: 5, batchSize: 1_000 });
+      expect(seeded.incidents).toBe(3_000);
+
+      const { end } = await one<{ end: string }>('SELECT max(seq)::text AS end FROM incident_events');
+      expect(Number(end)).toBeGreaterThanOrEqual(Number(real) + 3_000);
+      // caught up before the seed: past all of it
+      expect((await one<{ seq: string }>('SELECT delivered_seq::text AS seq FROM notification_cursor')).seq).toBe(end);
+      // behind a real event: still before it, to deliver it
+      const hook = await one<{ seq: string }>(
+        `SELECT delivered_seq::text AS seq FROM webhooks WHERE name = 'seed test'`,
+      );
+      expect(Number(hook.seq)).toBe(Number(real) - 1);
+    },
+  );
 });

@@ -72,9 +72,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         namedStatements: false,
         onPoolError: () => undefined,
       });
-      // PGlite has one session, shared by every connection: one SET reaches all of them
+      // PGlite has one session, shared by every connection: one SET reaches all of them, the
+      // file's own pool too, so a pool on another schema hands the session back when it closes
       await db.query({ text: `SET search_path TO ${on},public` });
-      return db;
+      if (on === schema) return db;
+      const close = db.close.bind(db);
+      return Object.create(db, {
+        close: {
+          value: async () => {
+            await db.query({ text: `SET search_path TO ${schema},public` });
+            await close();
+          },
+        },
+      }) as Database;
     };
   }
   const db = await connect();
