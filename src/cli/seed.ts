@@ -754,8 +754,8 @@ SELECT id, 'created', reporter_id, '{}'::jsonb, created_at, nextval('incident_ev
  * Seeded history is nothing to notify anyone of, nor to deliver to a webhook: the followers of
  * the event log (the notifier's place, each webhook's) move over the seeded events that directly
  * follow their place, up to the first event the seed did not write. Without it, the notifier of
- * a server started on 1,000,000 seeded incidents would spend about an hour (embedded, ~300 events a
- * second) going through their `created` events, with no one to notify.
+ * a server started on 1,000,000 seeded incidents would spend about an hour (embedded, ~300
+ * events a second) going through their `created` events, with no one to notify.
  * A seeded event: written after `headBefore`, `created`, dated before SEED_ANCHOR (a report made
  * through the API is dated now). A follower that was behind a real event stays before it.
  */
