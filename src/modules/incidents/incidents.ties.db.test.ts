@@ -35,11 +35,7 @@ async function seedSpot(spot: typeof SMALL): Promise<void> {
      RETURNING id`,
     [POTHOLE, spot.lon, spot.lat, spot.size, tag],
   );
-  atSpot.set(
-    spot,
-    rows.map((r) => r.id),
-  );
-  atSpot.get(spot)!.sort();
+  atSpot.set(spot, rows.map((r) => r.id).sort());
   // a 20 × 20 grid 20–400 m from the spot: all within the radius and the box below
   await query(
     `INSERT INTO incidents (reference, title, location, category_id, status)
