@@ -31,7 +31,6 @@ beforeAll(async () => {
         connectionTimeoutMillis: 2000,
         options: `-c search_path=${t.schema},public`,
       },
-      namedStatements: true,
       onPoolError: (err) => lost.push(err),
     });
   } else {
@@ -43,7 +42,7 @@ beforeAll(async () => {
     db = createPoolDatabase({
       kind: 'embedded',
       pool: { host: dir, port: 5432, user: 'postgres', database: 'postgres', max: 3, connectionTimeoutMillis: 2000 },
-      namedStatements: false,
+      statementScope: t.schema,
       onPoolError: (err) => lost.push(err),
     });
     await db.query({ text: `SET search_path TO ${t.schema},public` });

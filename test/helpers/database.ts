@@ -69,7 +69,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const db = createPoolDatabase({
         kind: 'embedded',
         pool: { host: engine.socketDir, port: engine.port, user: 'postgres', database: 'postgres', max: 4 },
-        namedStatements: false,
+        statementScope: on,
         onPoolError: () => undefined,
       });
       // PGlite has one session, shared by every connection: one SET reaches all of them, the

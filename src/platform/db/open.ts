@@ -37,7 +37,6 @@ export async function openDatabase(
           ' ',
         ),
       },
-      namedStatements: true,
       onPoolError,
     });
   }
@@ -54,8 +53,9 @@ export async function openDatabase(
       database: 'postgres',
       max: config.db.poolSize,
     },
-    namedStatements: false,
     onPoolError,
+    // the one session's prepared statements are shared; a pool on its own schema keeps its own
+    ...(options.searchPath ? { statementScope: options.searchPath.split(',')[0] } : {}),
     onClose: () => engine.stop(),
   });
   // PGlite ignores startup options; its one session is shared by every connection, so a SET
