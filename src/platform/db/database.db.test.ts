@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { combineWrites, write } from './database.js';
 import { migrate, readMigrations } from './migrate.js';
-import { useTestDatabase } from '../../../test/helpers/database.js';
+import { backend, useTestDatabase } from '../../../test/helpers/database.js';
 
 /**
  * The database layer as the app sees it, on both backends: migrations that tolerate nodes
@@ -141,6 +141,28 @@ describe('transactions across pooled connections', () => {
     const { rows } = await db.query<{ id: number }>({ text: 'SELECT id FROM tx_many ORDER BY id' });
     expect(rows.map((r) => r.id)).toEqual(committed);
     expect(committed).toHaveLength(45);
+  });
+});
+
+describe('prepared statements', () => {
+  it('are made for every statement with parameters in embedded mode, only for named ones on Postgres', async () => {
+    // a text of this run only, so it cannot have been prepared before
+    const marker = `prep_${Date.now()}`;
+    const prepared = await t.current.db.transaction(async (tx) => {
+      await tx.query({ text: `SELECT $1::text AS ${marker}`, values: ['x'] });
+      await tx.query({ name: `${marker}.named`, text: `SELECT $1::int AS ${marker}_named`, values: [1] });
+      // the same connection: on Postgres each connection has its own statements
+      const { rows } = await tx.query<{ statement: string }>({
+        text: `SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%' || $1 || '%' ORDER BY statement`,
+        values: [marker],
+      });
+      return rows.map((r) => r.statement).filter((s) => !s.includes('pg_prepared_statements'));
+    });
+    expect(prepared).toEqual(
+      backend() === 'embedded'
+        ? [`SELECT $1::int AS ${marker}_named`, `SELECT $1::text AS ${marker}`]
+        : [`SELECT $1::int AS ${marker}_named`],
+    );
   });
 });
 

@@ -20,3 +20,19 @@ export function statementName(text: string): string {
 export function named(query: { text: string; values: unknown[] }): { name: string; text: string; values: unknown[] } {
   return { name: statementName(query.text), text: query.text, values: query.values };
 }
+
+/**
+ * The name under which embedded mode prepares a statement nobody named (database.ts), for the
+ * first AUTO_NAMED_TEXTS texts: the app's texts are a bounded set (their values are parameters),
+ * and the cap keeps a text made per call, should one ever be written, from filling the session.
+ */
+const AUTO_NAMED_TEXTS = 2_000;
+const autoNamed = new Set<string>();
+
+export function autoStatementName(text: string): string | undefined {
+  if (!autoNamed.has(text)) {
+    if (autoNamed.size >= AUTO_NAMED_TEXTS) return undefined;
+    autoNamed.add(text);
+  }
+  return statementName(text);
+}
