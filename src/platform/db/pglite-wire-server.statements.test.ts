@@ -136,4 +136,17 @@ describe('PGliteWireServer: named prepared statements', () => {
     expect((await c.query({ name: 'wire.closed', text: 'SELECT 3 AS n' })).rows[0].n).toBe(3);
     await Promise.all([a.end(), b.end(), c.end()]);
   });
+
+  it('keeps what a DEALLOCATE of another statement, or a query naming the word, leaves in the session', async () => {
+    const a = await client();
+    await a.query({ name: 'wire.kept', text: 'SELECT 5 AS n' });
+    await a.query({ name: 'wire.dropped', text: 'SELECT 6 AS n' });
+    await a.query('DEALLOCATE "wire.dropped"');
+    await a.query("SELECT 'discard nothing' AS words");
+    const b = await client();
+    // known to the session: answered here; deallocated: prepared again
+    expect((await b.query({ name: 'wire.kept', text: 'SELECT 5 AS n' })).rows[0].n).toBe(5);
+    expect((await b.query({ name: 'wire.dropped', text: 'SELECT 6 AS n' })).rows[0].n).toBe(6);
+    await Promise.all([a.end(), b.end()]);
+  });
 });

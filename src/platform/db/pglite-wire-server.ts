@@ -208,7 +208,7 @@ export class PGliteWireServer {
         });
         if (first === ERROR_RESPONSE) failed = true;
         if (parse && parse.name !== '' && first !== ERROR_RESPONSE) this.statements.set(parse.name, parse.rest);
-        this.forgetClosed(message);
+        await this.forgetClosed(message);
       }
     } finally {
       if (this.options.db.isInTransaction()) {
@@ -219,12 +219,21 @@ export class PGliteWireServer {
     }
   }
 
-  /** Keeps the statement list true when a client closes one (Close) or all (DEALLOCATE, DISCARD). */
-  private forgetClosed(message: Buffer): void {
+  /**
+   * Keeps the statement list true when a client closes a statement: with Close, or with DEALLOCATE
+   * or DISCARD in a simple query (then the list keeps what the session still holds; a query that
+   * merely mentions the words costs one look at pg_prepared_statements).
+   */
+  private async forgetClosed(message: Buffer): Promise<void> {
     if (message[0] === CLOSE && message[5] === 'S'.charCodeAt(0)) {
       this.statements.delete(cString(message, 6).value);
     } else if (message[0] === QUERY && /\b(deallocate|discard)\b/i.test(cString(message, 5).value)) {
-      this.statements.clear();
+      // in a failed transaction this cannot be read, and nothing was deallocated either
+      const held = await this.options.db.query<{ name: string }>('SELECT name FROM pg_prepared_statements').then(
+        (result) => new Set(result.rows.map((row) => row.name)),
+        () => null,
+      );
+      if (held) for (const name of this.statements.keys()) if (!held.has(name)) this.statements.delete(name);
     }
   }
 
