@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGliteWireServer } from './pglite-wire-server.js';
+import { cstring, message, startup } from '../../../test/helpers/wire-protocol.js';
 
 /**
  * Named prepared statements through the wire server, against a real PGlite (without PostGIS:
@@ -45,24 +46,14 @@ async function sessionStatements(name: string): Promise<number> {
 
 // --- raw protocol, for what node-postgres never sends -------------------------------------------
 
-function message(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0);
-  head.writeInt32BE(4 + body.length, 1);
-  return Buffer.concat([head, body]);
-}
-const z = (s: string) => Buffer.from(`${s}\0`);
-const parse = (name: string, sql: string) => message('P', Buffer.concat([z(name), z(sql), Buffer.from([0, 0])]));
+const parse = (name: string, sql: string) =>
+  message('P', Buffer.concat([cstring(name), cstring(sql), Buffer.from([0, 0])]));
 /** Bind with no parameters and no result formats */
-const bind = (statement: string) => message('B', Buffer.concat([z(''), z(statement), Buffer.alloc(6)]));
+const bind = (statement: string) => message('B', Buffer.concat([cstring(''), cstring(statement), Buffer.alloc(6)]));
 const sync = () => message('S', Buffer.alloc(0));
 
 /** Sends a startup and then `batch`; resolves with the type letters of the answers after the startup's. */
 function raw(batch: Buffer): Promise<string[]> {
-  const body = Buffer.from('user\0postgres\0\0');
-  const startup = Buffer.alloc(8);
-  startup.writeInt32BE(8 + body.length, 0);
-  startup.writeInt32BE(196608, 4);
   return new Promise((resolve, reject) => {
     const socket = net.connect(path.join(dir, '.s.PGSQL.5432'));
     let data = Buffer.alloc(0);
@@ -82,7 +73,7 @@ function raw(batch: Buffer): Promise<string[]> {
         }
       }
     });
-    socket.write(Buffer.concat([startup, body]));
+    socket.write(startup());
   });
 }
 
@@ -124,7 +115,7 @@ describe('PGliteWireServer: named prepared statements', () => {
   it('forgets statements a client closes, so the next Parse prepares them again', async () => {
     const a = await client();
     await a.query({ name: 'wire.closed', text: 'SELECT 3 AS n' });
-    const close = message('C', Buffer.concat([Buffer.from('S'), z('wire.closed')]));
+    const close = message('C', Buffer.concat([Buffer.from('S'), cstring('wire.closed')]));
     expect(await raw(Buffer.concat([close, sync()]))).toEqual(['3', 'Z']);
     expect(await sessionStatements('wire.closed')).toBe(0);
     const b = await client();

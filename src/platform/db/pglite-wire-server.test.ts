@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PGliteWireServer } from './pglite-wire-server.js';
+import { query, startup } from '../../../test/helpers/wire-protocol.js';
 
 /**
  * The session guard of the wire server, against a stand-in for PGlite: every batch leaves the
@@ -26,22 +27,6 @@ function fakePglite() {
     },
   };
   return { db: db as unknown as PGlite, log };
-}
-
-function startup(): Buffer {
-  const body = Buffer.from('user\0postgres\0\0');
-  const head = Buffer.alloc(8);
-  head.writeInt32BE(8 + body.length, 0);
-  head.writeInt32BE(196608, 4); // protocol 3.0
-  return Buffer.concat([head, body]);
-}
-
-function query(sql: string): Buffer {
-  const body = Buffer.from(`${sql}\0`);
-  const head = Buffer.alloc(5);
-  head.write('Q', 0);
-  head.writeInt32BE(4 + body.length, 1);
-  return Buffer.concat([head, body]);
 }
 
 let server: PGliteWireServer | null = null;
