@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { t } from '../../i18n/i18n.js';
-import { isConnectionError, type Database } from '../../platform/db/database.js';
+import { isTemporaryDatabaseError, type Database } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { BlobStorage } from '../../platform/storage/storage.js';
 import {
@@ -350,7 +350,7 @@ function toOpen311Error(
     const where = first?.instancePath ? first.instancePath.replace(/^\//, '') : (first?.params?.missingProperty ?? '');
     return { status: 400, description: `Invalid parameter ${String(where)}: ${first?.message ?? 'invalid'}.`.trim() };
   }
-  if (isConnectionError(error)) {
+  if (isTemporaryDatabaseError(error)) {
     reply.header('retry-after', '5');
     return { status: 503, description: 'The service is unavailable; try again shortly.' };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineWrites, write } from './database.js';
+import { combineWrites, isStalePlanError, write } from './database.js';
 import { migrate, readMigrations } from './migrate.js';
 import { backend, useTestDatabase } from '../../../test/helpers/database.js';
 
@@ -163,6 +163,54 @@ describe('prepared statements', () => {
         ? [`SELECT $1::int AS ${marker}_named`, `SELECT $1::text AS ${marker}`]
         : [`SELECT $1::int AS ${marker}_named`],
     );
+  });
+});
+
+describe('prepared statements after a schema change (a migration while nodes serve)', () => {
+  // Each test has its own table and statement names: on PGlite the session outlives the test.
+  const stale = async (label: string) => {
+    const table = `stale_${label}_${Date.now()}`;
+    await t.current.db.query({ text: `CREATE TABLE ${table} (id int PRIMARY KEY, n int NOT NULL)` });
+    await t.current.db.query({ text: `INSERT INTO ${table} VALUES (1, 7), (2, 8), (3, 9), (4, 10)` });
+    const read = (id: number) =>
+      t.current.db.query<{ n: unknown }>({
+        name: `${table}.read`,
+        text: `SELECT n FROM ${table} WHERE id = $1`,
+        values: [id],
+      });
+    // prepared on every connection of the pool (Postgres keeps one copy per connection)
+    await Promise.all([1, 2, 3, 4].map(read));
+    await t.current.db.query({ text: `ALTER TABLE ${table} ALTER COLUMN n TYPE text` });
+    return { table, read };
+  };
+
+  it('are planned again, and a read outside a transaction gets its answer on the new schema', async () => {
+    const { read } = await stale('read');
+    for (let round = 0; round < 2; round++) {
+      const answers = await Promise.all([1, 2, 3, 4].map(read));
+      expect(answers.map((a) => a.rows[0]!.n)).toEqual(['7', '8', '9', '10']);
+    }
+  });
+
+  it('fail the one transaction that meets them with a retryable error, and the next one succeeds', async () => {
+    const { table } = await stale('tx');
+    const inTransaction = () =>
+      t.current.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ n: unknown }>({
+          name: `${table}.read`,
+          text: `SELECT n FROM ${table} WHERE id = $1`,
+          values: [1],
+        });
+        return rows[0]!.n;
+      });
+    const outcomes: unknown[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      outcomes.push(await inTransaction().catch((err: unknown) => (isStalePlanError(err) ? 'stale' : err)));
+    }
+    // at most one stale answer per connection that had the statement, and never an error of another kind
+    expect(outcomes.filter((o) => o !== 'stale' && o !== '7')).toEqual([]);
+    expect(outcomes.slice(-1)).toEqual(['7']);
+    expect(outcomes.filter((o) => o === 'stale').length).toBeLessThanOrEqual(4);
   });
 });
 

@@ -133,6 +133,23 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   };
 
+  // pool.query, plus one thing: a statement whose prepared plan a migration made stale runs
+  // again, unnamed. Postgres keeps such a statement failing on the connection that prepared it;
+  // like pool.query, a connection whose query failed is closed rather than handed back.
+  const runOnPool = async <R extends object>(sql: Sql): Promise<QueryResult<R>> => {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      return await run<R>(client, sql);
+    } catch (err) {
+      failure = err as Error;
+      if (!isStalePlanError(err)) throw err;
+    } finally {
+      client.release(failure);
+    }
+    return run<R>(pool, { text: sql.text, values: sql.values });
+  };
+
   const clientQueryable = (client: pg.PoolClient): Queryable => ({
     query: <R extends object>(sql: Sql) => run<R>(client, sql),
   });
@@ -152,7 +169,7 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
 
   return {
     kind: options.kind,
-    query: <R extends object>(sql: Sql) => run<R>(pool, sql),
+    query: <R extends object>(sql: Sql) => runOnPool<R>(sql),
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
@@ -192,6 +209,8 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
           // the connection is gone: do not hand it back to the pool
           broken = rollbackError as Error;
         }
+        // its prepared statements are stale (see runOnPool): the next transaction gets a fresh connection
+        if (isStalePlanError(err)) broken ??= err as Error;
         throw err;
       } finally {
         client.release(broken);
@@ -203,7 +222,7 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       try {
         return await fn(clientQueryable(client));
       } catch (err) {
-        broken = isConnectionError(err) ? (err as Error) : undefined;
+        broken = isConnectionError(err) || isStalePlanError(err) ? (err as Error) : undefined;
         throw err;
       } finally {
         client.release(broken);
@@ -244,4 +263,20 @@ export function isConnectionError(err: unknown): boolean {
       message,
     )
   );
+}
+
+/**
+ * A prepared statement whose result columns changed under it: a migration altered a table that a
+ * statement prepared before it reads (nodes still serving during a rolling upgrade, or a CLI
+ * `migrate` beside a running server). Planning it again fixes it; the database will not.
+ */
+export function isStalePlanError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && /cached plan must not change result type/.test(message);
+}
+
+/** A database error after which the same request, sent again, succeeds: answered 503 with Retry-After. */
+export function isTemporaryDatabaseError(err: unknown): boolean {
+  return isConnectionError(err) || isStalePlanError(err);
 }

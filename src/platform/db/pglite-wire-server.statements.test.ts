@@ -140,4 +140,22 @@ describe('PGliteWireServer: named prepared statements', () => {
     expect((await b.query({ name: 'wire.dropped', text: 'SELECT 6 AS n' })).rows[0].n).toBe(6);
     await Promise.all([a.end(), b.end()]);
   });
+
+  it('prepares a statement again when a schema change altered what it returns, for every connection', async () => {
+    const [a, b] = await Promise.all([client(), client()]);
+    await a.query('CREATE TABLE wire_stale (id int, n int)');
+    await a.query('INSERT INTO wire_stale VALUES (1, 42)');
+    const read = { name: 'wire.stale', text: 'SELECT n FROM wire_stale WHERE id = $1', values: [1] };
+    expect((await a.query(read)).rows[0].n).toBe(42);
+    expect((await b.query(read)).rows[0].n).toBe(42);
+    await a.query('ALTER TABLE wire_stale ALTER COLUMN n TYPE text');
+    // the one that meets it fails as Postgres fails it ...
+    await expect(a.query(read)).rejects.toThrow(/cached plan must not change result type/);
+    // ... and then both connections, which hold the name as prepared, read the new type
+    expect((await b.query(read)).rows[0].n).toBe('42');
+    expect((await a.query(read)).rows[0].n).toBe('42');
+    expect(await sessionStatements('wire.stale')).toBe(1);
+    await a.query('DROP TABLE wire_stale');
+    await Promise.all([a.end(), b.end()]);
+  });
 });

@@ -18,6 +18,11 @@ import type { PGlite } from '@electric-sql/pglite';
  * `ParseComplete` instead of failing with "already exists". The app's names are unique to their
  * text (node-postgres already refuses one name for two texts on a connection); a `Parse` of a
  * known name with other text still goes to PGlite and fails there.
+ *
+ * A migration can change what a shared statement returns ("cached plan must not change result
+ * type", at Bind). PostgreSQL keeps such a statement failing until the connection that holds it
+ * closes; here every connection shares it, so the server prepares it again itself, before the
+ * next batch that runs outside a transaction, and the clients' names stay valid.
  */
 
 const SSL_REQUEST_CODE = 80877103;
@@ -25,6 +30,9 @@ const CANCEL_REQUEST_CODE = 80877102;
 const GSSENC_REQUEST_CODE = 80877104;
 
 const PARSE = 'P'.charCodeAt(0);
+const BIND = 'B'.charCodeAt(0);
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
+const STALE_PLAN = 'cached plan must not change result type';
 const CLOSE = 'C'.charCodeAt(0);
 const QUERY = 'Q'.charCodeAt(0);
 const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
@@ -58,6 +66,8 @@ export class PGliteWireServer {
   private readonly sockets = new Map<number, Socket>();
   /** the session's named prepared statements: name → the rest of their Parse message (text, types) */
   private readonly statements = new Map<string, Buffer>();
+  /** shared statements whose result type a schema change altered: prepared again before the next batch */
+  private readonly stale = new Set<string>();
 
   constructor(private readonly options: WireServerOptions) {}
 
@@ -189,6 +199,7 @@ export class PGliteWireServer {
   private async run(conn: number, messages: Buffer[], socket: Socket): Promise<void> {
     await this.acquire(conn);
     try {
+      if (this.stale.size > 0 && !this.options.db.isInTransaction()) await this.prepareStaleAgain();
       // After an error the server skips everything up to Sync: a Parse must not be answered then.
       let failed = false;
       for (const message of messages) {
@@ -198,15 +209,21 @@ export class PGliteWireServer {
           continue;
         }
         let first: number | undefined;
+        let error: Buffer | undefined;
         await this.options.db.execProtocolRawStream(new Uint8Array(message), {
           onRawData: (chunk: Uint8Array) => {
             first ??= chunk[0];
+            if (first === ERROR_RESPONSE && message[0] === BIND) error ??= Buffer.from(chunk);
             // The chunk is a view into PGlite's memory, reused as soon as this returns: copy it,
             // or a large result is overwritten before the socket sends it.
             if (!socket.destroyed) socket.write(Buffer.from(chunk));
           },
         });
         if (first === ERROR_RESPONSE) failed = true;
+        if (error?.includes(STALE_PLAN)) {
+          const name = boundStatement(message);
+          if (this.statements.has(name)) this.stale.add(name);
+        }
         if (parse && parse.name !== '' && first !== ERROR_RESPONSE) this.statements.set(parse.name, parse.rest);
         await this.forgetClosed(message);
       }
@@ -237,6 +254,35 @@ export class PGliteWireServer {
     }
   }
 
+  /**
+   * Drops each stale statement and prepares it again from its own Parse message, on the schema
+   * as it is now. One whose text no longer prepares (its table is gone) stays dropped: a client's
+   * next use of it fails as it would on PostgreSQL after a DEALLOCATE.
+   */
+  private async prepareStaleAgain(): Promise<void> {
+    const db = this.options.db;
+    for (const name of this.stale) {
+      this.stale.delete(name);
+      const rest = this.statements.get(name);
+      if (!rest) continue;
+      this.statements.delete(name);
+      // (gone already if a client deallocated it meanwhile: then there is nothing to drop)
+      await db.exec(`DEALLOCATE "${name.replaceAll('"', '""')}"`).catch(() => undefined);
+      const nameBytes = Buffer.from(`${name}\0`);
+      const parse = Buffer.alloc(5 + nameBytes.length + rest.length);
+      parse[0] = PARSE;
+      parse.writeInt32BE(parse.length - 1, 1);
+      nameBytes.copy(parse, 5);
+      rest.copy(parse, 5 + nameBytes.length);
+      let first: number | undefined;
+      await db.execProtocolRawStream(new Uint8Array(parse), {
+        onRawData: (chunk: Uint8Array) => void (first ??= chunk[0]),
+      });
+      await db.execProtocolRawStream(new Uint8Array(SYNC), { onRawData: () => undefined });
+      if (first !== ERROR_RESPONSE) this.statements.set(name, rest);
+    }
+  }
+
   private startIdleTimer(conn: number): void {
     this.clearIdleTimer();
     this.idleTimer = setTimeout(() => {
@@ -261,6 +307,11 @@ export class PGliteWireServer {
 function parseMessage(message: Buffer): { name: string; rest: Buffer } {
   const name = cString(message, 5);
   return { name: name.value, rest: message.subarray(name.end) };
+}
+
+/** The statement a Bind message binds (after the portal's name). */
+function boundStatement(message: Buffer): string {
+  return cString(message, cString(message, 5).end).value;
 }
 
 /** The zero-terminated string at `start`, and where the next field begins. */

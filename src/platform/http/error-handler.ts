@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { t, type Lang, type MessageKey } from '../../i18n/i18n.js';
-import { isConnectionError } from '../db/database.js';
+import { isTemporaryDatabaseError } from '../db/database.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from './errors.js';
 import { methodNotAllowed } from './hardening.js';
@@ -87,7 +87,7 @@ function toAppError(error: FastifyError, request: FastifyRequest): AppError {
     const fields = (error.validation as AjvError[]).map((e) => fieldFromAjv(e, context));
     return new AppError('bad_request', 'error.bad_request.detail', { count: fields.length }, fields);
   }
-  if (isConnectionError(error)) return new AppError('unavailable', 'error.unavailable.detail');
+  if (isTemporaryDatabaseError(error)) return new AppError('unavailable', 'error.unavailable.detail');
   if (error instanceof StorageUnavailableError) return new AppError('unavailable', 'error.storage_unavailable.detail');
   // SQLSTATE class 22 (data exception): a value from the request that Postgres could not take
   if (typeof error.code === 'string' && /^22[0-9A-Z]{3}$/.test(error.code)) {
