@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useTestDatabase } from '../../../test/helpers/database.js';
+import { backend, recordingDatabase, useTestDatabase } from '../../../test/helpers/database.js';
 import { auditCommand, verifyAudit } from '../../cli/audit.js';
 import type { Database, Queryable } from '../../platform/db/database.js';
 import { recordAudit, redact, REDACTED } from './audit.repository.js';
@@ -78,6 +78,20 @@ describe('audit trail', () => {
     const code = await auditCommand(db, ['verify'], { stdout: (s) => out.push(s), stderr: (s) => out.push(s) });
     expect(code).toBe(0);
     expect(out.join('')).toContain('12 sealed row(s) checked');
+  });
+
+  it('seals in transactions of 100 rows embedded and 1,000 on PostgreSQL', async () => {
+    const { db } = t.current;
+    await sealAudit(db);
+    await db.transaction(async (tx) => {
+      for (let n = 1; n <= 250; n++) await recordAudit(tx, entry(1000 + n));
+    });
+    const recorded = recordingDatabase(db);
+    expect((await sealAudit(recorded.db)).sealed).toBe(250);
+    // embedded, a transaction holds the one session every request waits for: short ones there
+    const batches = recorded.statements.filter((s) => s.text.includes('audit_seal(')).map((s) => s.values);
+    expect(batches).toEqual(backend() === 'embedded' ? [[100], [100], [100]] : [[1000]]);
+    expect(await verifyAudit(db)).toMatchObject({ unsealed: 0, problems: [] });
   });
 
   it('refuses UPDATE, DELETE, TRUNCATE and sealed or forged inserts', async () => {

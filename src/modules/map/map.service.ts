@@ -3,7 +3,7 @@ import { invalid, type FieldError } from '../../platform/http/errors.js';
 import { parseCommaList } from '../../platform/http/query-lists.js';
 import { BLUR_CELL_DEG } from '../incidents/incidents.presenter.js';
 import { STATUSES, type Status } from '../incidents/incidents.schemas.js';
-import { foldInBatches } from '../../platform/jobs/batches.js';
+import { foldBatchRows, foldInBatches } from '../../platform/jobs/batches.js';
 import * as repo from './map.repository.js';
 import type { Cluster, ClusterList, ClustersQuery } from './map.schemas.js';
 
@@ -117,5 +117,5 @@ export async function listClusters(db: Database, query: ClustersQuery): Promise<
 }
 
 export async function compactClusters(db: Database): Promise<number> {
-  return foldInBatches((maxRows) => repo.compactMapCells(db, maxRows));
+  return foldInBatches((maxRows) => repo.compactMapCells(db, maxRows), foldBatchRows(db.kind));
 }

@@ -5,7 +5,7 @@ import { refusal } from '../identity/actor.js';
 import * as incidentPolicy from '../incidents/incidents.policy.js';
 import { STATUSES } from '../incidents/incidents.schemas.js';
 import type { RequestContext } from '../incidents/incidents.service.js';
-import { foldInBatches } from '../../platform/jobs/batches.js';
+import { foldBatchRows, foldInBatches } from '../../platform/jobs/batches.js';
 import * as policy from './stats.policy.js';
 import * as repo from './stats.repository.js';
 import type { CommunitySummary, Durations, Heatmap, HeatmapQuery, Stats, StatsQuery } from './stats.schemas.js';
@@ -253,5 +253,5 @@ function parseRange(since: string | undefined, until: string | undefined): { sin
 
 /** Folds every pending delta into the rollups, a bounded batch per statement; returns the rows folded. */
 export async function compactStats(db: Database): Promise<number> {
-  return foldInBatches((maxRows) => repo.compactBatch(db, maxRows));
+  return foldInBatches((maxRows) => repo.compactBatch(db, maxRows), foldBatchRows(db.kind));
 }
