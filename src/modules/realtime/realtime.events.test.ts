@@ -33,7 +33,8 @@ function flakyBus(refusals: number) {
 
 async function settle(sequencer: Sequencer) {
   sequencer.kick();
-  await vi.waitFor(() => expect(batches).toHaveLength(0));
+  // waitFor's 1 s default ran out twice in a full `npm test` on two busy cores (2026-11-27)
+  await vi.waitFor(() => expect(batches).toHaveLength(0), { timeout: 10_000 });
 }
 
 afterEach(() => {
