@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, json, useTestApp } from '../../../test/helpers/app.js';
+import { recordingDatabase } from '../../../test/helpers/database.js';
 import { startSmtpServer, type TestSmtp } from '../../../test/helpers/smtp.js';
 import { TestSocket } from '../../../test/helpers/ws.js';
 import { JobRunner } from '../../platform/jobs/jobs.js';
@@ -327,6 +328,69 @@ describe('digest', () => {
       values: [follower.id],
     });
     expect(rows).toEqual([{ state: 'sent', n: 9 }]);
+  });
+});
+
+describe('the fan-out', () => {
+  it('takes a batch of events in one statement, each with its own message, in order', async () => {
+    const reporter = await person();
+    const follower = await person();
+    const incident = await report(reporter.headers, 'Leaking hydrant on Voortrekker Road');
+    await follow(incident.id, follower.headers);
+    await deliver();
+    for (const body of ['First <update>', 'Second update', 'Third update']) {
+      await comment(incident.id, reporter.headers, body);
+    }
+    await patch(incident.id, { status: 'acknowledged' });
+    await comment(incident.id, reporter.headers, 'Fourth update');
+    await sequenced();
+
+    const recorded = recordingDatabase(h.current.t.db);
+    expect((await fanOut({ ...deps, db: recorded.db })).events).toBe(5);
+    // one statement for the five events, whatever their kinds
+    const statements = recorded.statements.filter((s) => s.text.includes('INSERT INTO notifications'));
+    expect(statements.map((s) => (s.values![0] as number[]).length)).toEqual([5]);
+
+    const { items } = json(await inject({ url: '/api/v1/me/notifications?limit=20', headers: follower.headers }));
+    const mine = items.filter((n: { incident: { id: string } }) => n.incident.id === incident.id).reverse();
+    expect(
+      mine.map((n: { kind: string; excerpt?: string; status?: { to: string } }) => n.excerpt ?? n.status?.to),
+    ).toEqual(['First <update>', 'Second update', 'Third update', 'acknowledged', 'Fourth update']);
+  });
+
+  it('tells a person the rules name twice for one event once, as the event’s own kind', async () => {
+    // the moderator of the test community also asked for alerts there
+    const alert = await inject({
+      method: 'POST',
+      url: '/api/v1/me/area-alerts',
+      headers: await as(MODERATOR, `moderator:${COMMUNITY}`),
+      payload: { center: { type: 'Point', coordinates: [170.0005, 80.0005] }, radius: 1000 },
+    });
+    expect(alert.statusCode, alert.body).toBe(201);
+    try {
+      const reporter = await person();
+      const first = await report(reporter.headers, 'Pothole by the clinic');
+      const second = await report(reporter.headers, 'Pothole by the library');
+      await deliver();
+      const { items } = json(
+        await inject({
+          url: '/api/v1/me/notifications?limit=50',
+          headers: await as(MODERATOR, `moderator:${COMMUNITY}`),
+        }),
+      );
+      for (const incident of [first, second]) {
+        const kinds = items
+          .filter((n: { incident: { id: string } }) => n.incident.id === incident.id)
+          .map((n: { kind: string }) => n.kind);
+        expect(kinds).toEqual(['new_report']);
+      }
+    } finally {
+      await inject({
+        method: 'DELETE',
+        url: `/api/v1/me/area-alerts/${json(alert).id}`,
+        headers: await as(MODERATOR, `moderator:${COMMUNITY}`),
+      });
+    }
   });
 });
 

@@ -99,32 +99,35 @@ export async function fanOut(deps: NotifierDeps, maxRounds = 50): Promise<{ even
       if (place === null) return null; // another worker is at it
       const batch = await repo.eventsAfter(tx, place, EVENTS_PER_TRANSACTION);
       if (batch.length === 0) return null;
-      const live: number[] = [];
-      let sent = 0;
-      for (const event of batch) {
+      // Each event's kinds in order, its own kind first: one message per person and event, so
+      // whoever both the staff rule and an area alert name hears it as staff.
+      const steps = batch.flatMap((event, position): repo.FanOutStep[] => {
         const kind = kindOf(event);
         const rules = kind === null ? [] : rulesFor(event.type);
-        if (kind === null || rules.length === 0) continue;
-        let inApp = 0;
-        // the event's own kind first: one message per person and event, so whoever both the staff
-        // rule and an area alert name hears it as staff
-        for (const [k, group] of byKind(kind, rules)) {
-          const made = await repo.fanOutEvent(tx, {
-            eventId: event.id,
-            kind: k,
-            data: factsOf(k, event, event),
-            rules: group,
-            urgent: isUrgent(k),
-            now,
-            batch: SEND_BATCH,
-            sendJob: SEND_JOB,
-            maxAttempts: SEND_ATTEMPTS,
-          });
-          inApp += made.inApp;
-          sent += made.outbound;
-        }
-        if (inApp > 0) live.push(event.id);
-      }
+        if (kind === null || rules.length === 0) return [];
+        return [...byKind(kind, rules)].map(([k, group], pass) => ({
+          eventId: event.id,
+          position,
+          pass,
+          kind: k,
+          rules: group,
+          data: factsOf(k, event, event),
+        }));
+      });
+      const made =
+        steps.length === 0
+          ? { inAppEvents: [], outbound: 0 }
+          : await repo.fanOutEvents(tx, {
+              steps,
+              urgentKinds: URGENT_KINDS,
+              now,
+              batch: SEND_BATCH,
+              sendJob: SEND_JOB,
+              maxAttempts: SEND_ATTEMPTS,
+            });
+      const told = new Set(made.inAppEvents);
+      const live = batch.filter((event) => told.has(event.id)).map((event) => event.id);
+      const sent = made.outbound;
       await repo.setCursor(tx, batch[batch.length - 1]!.seq);
       return { count: batch.length, live, sent };
     });

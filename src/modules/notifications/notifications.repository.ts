@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/database.js';
+import { named } from '../../platform/db/statement-name.js';
 import type { Lang } from '../../i18n/i18n.js';
 import { recipientMayViewSql } from './notifications.policy.js';
 import type { NotificationKind, RecipientRule } from './notifications.rules.js';
@@ -51,77 +52,117 @@ const enabled = (settings: string, channel: string, kind: string) =>
   `(coalesce((${settings}->'channels'->>${channel})::boolean, true)
     AND coalesce((${settings}->'kinds'->${kind}->>${channel})::boolean, true))`;
 
+/** One kind of message about one event, to the people its rules name. */
+export interface FanOutStep {
+  eventId: number;
+  /** the event's place in the batch; messages are numbered in this order */
+  position: number;
+  /** the kind's place among the event's kinds: a person named twice hears the earlier one */
+  pass: number;
+  kind: NotificationKind;
+  rules: readonly RecipientRule[];
+  /** what the message says */
+  data: object;
+}
+
 /**
- * One event to everyone the rules name, in one statement: the recipients are never loaded into
- * this process (10,000 followers are 10,000 rows inside the database, not in memory here). Makes
- * the in-app notifications, the outbound deliveries (unique per event, person and channel: a
- * second run inserts nothing) and the send jobs, `batch` deliveries per job.
+ * A batch of events to everyone the rules name, in one statement: the recipients are never
+ * loaded into this process (10,000 followers are 10,000 rows inside the database, not in memory
+ * here), and the notifier's transaction makes one round trip for the batch instead of one per
+ * event and kind (embedded, that transaction holds the one PGlite session for every round trip:
+ * 20 new reports took 42 of them, up to 463 ms under W1). Makes the in-app notifications, the
+ * outbound deliveries (unique per event, person and channel: a second run inserts nothing) and
+ * the send jobs, `batch` deliveries per job. Rows are inserted in event order, then pass order,
+ * so a person named by two rules of one event keeps the first (ON CONFLICT DO NOTHING), and the
+ * ids of the notifications follow the events as one statement per event numbered them.
  */
-export async function fanOutEvent(
+export async function fanOutEvents(
   tx: Queryable,
   input: {
-    eventId: number;
-    kind: NotificationKind;
-    data: object;
-    rules: readonly RecipientRule[];
-    /** every channel the person has, whatever their preferences (emergency alerts) */
-    urgent?: boolean;
+    steps: readonly FanOutStep[];
+    /** kinds that reach every channel the person has, whatever their preferences (emergency alerts) */
+    urgentKinds: readonly NotificationKind[];
     now: Date;
     batch: number;
     sendJob: string;
     maxAttempts: number;
   },
-): Promise<{ inApp: number; outbound: number; jobs: number }> {
-  const candidates = input.rules.map((r) => `(${r.recipients})`).join(' UNION ');
-  const { rows } = await tx.query<{ in_app: number; outbound: number; jobs: number }>({
-    text: `WITH ev AS (SELECT * FROM incident_events WHERE id = $1),
-           recipients AS (
-             SELECT c.user_id, coalesce(p.settings, '{}'::jsonb) AS s, u.email
-             FROM ev e JOIN incidents i ON i.id = e.incident_id
-             CROSS JOIN LATERAL (${candidates}) c
-             JOIN users u ON u.id = c.user_id
-             LEFT JOIN notification_preferences p ON p.user_id = c.user_id
-             WHERE c.user_id IS DISTINCT FROM e.actor_id AND ${recipientMayViewSql('c.user_id')}
-           ),
-           in_app AS (
-             INSERT INTO notifications (user_id, event_id, incident_id, kind, data, created_at)
-             SELECT r.user_id, e.id, e.incident_id, $2::text, $3::jsonb, $4::timestamptz FROM recipients r CROSS JOIN ev e
-             WHERE ($8::boolean OR ${enabled('r.s', "'inApp'", '$2::text')})
-             ON CONFLICT (event_id, user_id) DO NOTHING
-             RETURNING 1
-           ),
-           outbound AS (
-             INSERT INTO notification_deliveries (event_id, user_id, channel, kind, created_at)
-             SELECT $1::bigint, r.user_id, ch.channel, $2::text, $4::timestamptz
-             FROM recipients r CROSS JOIN (VALUES ('email'), ('push')) AS ch (channel)
-             WHERE ($8::boolean OR ${enabled('r.s', 'ch.channel', '$2::text')})
-               AND CASE ch.channel WHEN 'email' THEN r.email IS NOT NULL
-                   ELSE EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = r.user_id) END
-             ON CONFLICT (event_id, user_id, channel) DO NOTHING
-             RETURNING id
-           ),
-           queued AS (
-             INSERT INTO jobs (name, payload, max_attempts)
-             SELECT $5::text, jsonb_build_object('ids', jsonb_agg(id ORDER BY id)), $7::int
-             FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $6::int AS part FROM outbound) parts
-             GROUP BY part
-             RETURNING 1
-           )
-           SELECT (SELECT count(*) FROM in_app)::int AS in_app, (SELECT count(*) FROM outbound)::int AS outbound,
-                  (SELECT count(*) FROM queued)::int AS jobs`,
-    values: [
-      input.eventId,
-      input.kind,
-      JSON.stringify(input.data),
-      input.now,
-      input.sendJob,
-      input.batch,
-      input.maxAttempts,
-      input.urgent ?? false,
-    ],
+): Promise<{ inAppEvents: number[]; outbound: number; jobs: number }> {
+  // one recipient query per distinct set of rules, chosen per step by its group number
+  const groups = new Map<string, number>();
+  const groupOf = input.steps.map((step) => {
+    const key = step.rules.map((rule) => rule.name).join(',');
+    if (!groups.has(key)) groups.set(key, groups.size);
+    return groups.get(key)!;
   });
+  const rulesOfGroup = [...groups.keys()].map((key) => input.steps[groupOf.indexOf(groups.get(key)!)]!.rules);
+  // the rules read `e` (the event) and `i` (its incident), one step at a time (LATERAL)
+  const candidates = rulesOfGroup
+    .map(
+      (rules, group) =>
+        `SELECT u.user_id FROM (${rules.map((r) => `(${r.recipients})`).join(' UNION ')}) u WHERE e.grp = ${group}`,
+    )
+    .join(' UNION ALL ');
+  const { rows } = await tx.query<{ in_app_events: string[] | null; outbound: number; jobs: number }>(
+    named({
+      text: `WITH ev AS (SELECT e.*, x.kind, x.facts::jsonb AS facts, x.grp, x.position, x.pass
+                         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[])
+                              AS x (id, kind, facts, grp, position, pass)
+                         JOIN incident_events e ON e.id = x.id),
+             recipients AS (
+               SELECT e.id AS event_id, e.position, e.pass, e.kind, e.incident_id, e.facts, c.user_id,
+                      coalesce(p.settings, '{}'::jsonb) AS s, u.email, e.kind = ANY ($7::text[]) AS urgent
+               FROM ev e JOIN incidents i ON i.id = e.incident_id
+               CROSS JOIN LATERAL (${candidates}) c
+               JOIN users u ON u.id = c.user_id
+               LEFT JOIN notification_preferences p ON p.user_id = c.user_id
+               WHERE c.user_id IS DISTINCT FROM e.actor_id AND ${recipientMayViewSql('c.user_id')}
+             ),
+             in_app AS (
+               INSERT INTO notifications (user_id, event_id, incident_id, kind, data, created_at)
+               SELECT r.user_id, r.event_id, r.incident_id, r.kind, r.facts, $8::timestamptz FROM recipients r
+               WHERE (r.urgent OR ${enabled('r.s', "'inApp'", 'r.kind')})
+               ORDER BY r.position, r.pass, r.user_id
+               ON CONFLICT (event_id, user_id) DO NOTHING
+               RETURNING event_id
+             ),
+             outbound AS (
+               INSERT INTO notification_deliveries (event_id, user_id, channel, kind, created_at)
+               SELECT r.event_id, r.user_id, ch.channel, r.kind, $8::timestamptz
+               FROM recipients r CROSS JOIN (VALUES ('email'), ('push')) AS ch (channel)
+               WHERE (r.urgent OR ${enabled('r.s', 'ch.channel', 'r.kind')})
+                 AND CASE ch.channel WHEN 'email' THEN r.email IS NOT NULL
+                     ELSE EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = r.user_id) END
+               ORDER BY r.position, r.pass, r.user_id, ch.channel
+               ON CONFLICT (event_id, user_id, channel) DO NOTHING
+               RETURNING id
+             ),
+             queued AS (
+               INSERT INTO jobs (name, payload, max_attempts)
+               SELECT $9::text, jsonb_build_object('ids', jsonb_agg(id ORDER BY id)), $11::int
+               FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $10::int AS part FROM outbound) parts
+               GROUP BY part
+               RETURNING 1
+             )
+             SELECT (SELECT array_agg(DISTINCT event_id ORDER BY event_id)::text[] FROM in_app) AS in_app_events,
+                    (SELECT count(*) FROM outbound)::int AS outbound, (SELECT count(*) FROM queued)::int AS jobs`,
+      values: [
+        input.steps.map((step) => step.eventId),
+        input.steps.map((step) => step.kind),
+        input.steps.map((step) => JSON.stringify(step.data)),
+        groupOf,
+        input.steps.map((step) => step.position),
+        input.steps.map((step) => step.pass),
+        input.urgentKinds,
+        input.now,
+        input.sendJob,
+        input.batch,
+        input.maxAttempts,
+      ],
+    }),
+  );
   const row = rows[0]!;
-  return { inApp: row.in_app, outbound: row.outbound, jobs: row.jobs };
+  return { inAppEvents: (row.in_app_events ?? []).map(Number), outbound: row.outbound, jobs: row.jobs };
 }
 
 // ---------------------------------------------------------------------------------------------
