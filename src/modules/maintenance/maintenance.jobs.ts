@@ -29,7 +29,7 @@ export function registerMaintenanceJobs(jobs: JobRunner, db: Database, log: JobL
     name: 'maintenance.vacuum.v1',
     async handle() {
       for (const done of await vacuumMostUrgent(db)) {
-        log.info({ table: done.table, action: done.action }, 'embedded database table vacuumed');
+        log.info({ table: done.table, action: done.action, ms: done.ms }, 'embedded database table vacuumed');
       }
     },
   });

@@ -30,6 +30,8 @@ export interface TableCare {
   action: 'vacuum' | 'analyze';
   /** how far past its threshold the table is (1 = just over it) */
   urgency: number;
+  /** how long it took, once done */
+  ms?: number;
 }
 
 // PostgreSQL's defaults: autovacuum_vacuum_threshold, _scale_factor, analyze threshold and scale factor
@@ -81,8 +83,9 @@ export async function vacuumMostUrgent(db: Queryable, budgetMs = RUN_BUDGET_MS):
   const done: TableCare[] = [];
   for (const care of tablesNeedingCare(await tableActivity(db))) {
     if (done.length > 0 && performance.now() - started >= budgetMs) break;
+    const start = performance.now();
     await careFor(db, care);
-    done.push(care);
+    done.push({ ...care, ms: Math.round(performance.now() - start) });
   }
   return done;
 }
