@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../../../test/helpers/app.js';
-import type { Queryable, QueryResult, Sql } from '../../platform/db/database.js';
+import { recordingDatabase } from '../../../test/helpers/database.js';
+import type { Sql } from '../../platform/db/database.js';
 import { ANONYMOUS } from '../identity/actor.js';
 import * as repo from './incidents.repository.js';
 import { parseListQuery } from './incidents.service.js';
@@ -52,20 +53,6 @@ beforeAll(async () => {
   await seedSpot(LARGE);
   await query('ANALYZE incidents');
 });
-
-/** The statements a repository call makes, run for real. */
-function recording(): { db: Queryable; statements: Sql[] } {
-  const statements: Sql[] = [];
-  return {
-    statements,
-    db: {
-      query<R extends object>(sql: Sql): Promise<QueryResult<R>> {
-        statements.push(sql);
-        return h.current.t.db.query<R>(sql);
-      },
-    },
-  };
-}
 
 interface PlanNode {
   'Relation Name'?: string;
@@ -125,7 +112,7 @@ describe.each([
       const seen: string[] = [];
       let after: repo.ListFilter['after'] = null;
       for (let page = 0; page < spot.size / 10; page++) {
-        const { db, statements } = recording();
+        const { db, statements } = recordingDatabase(h.current.t.db);
         const rows: repo.IncidentRow[] = (await repo.listIncidents(db, filter(after))).slice(0, 10);
         // the group's rows still to come are the nearest: the page query takes 11 and their ties
         const rest = spot.size - seen.length;
@@ -139,7 +126,7 @@ describe.each([
 
     if (spot === LARGE) {
       it('finds the rest of a tie around the spot, not among every candidate', async () => {
-        const { db, statements } = recording();
+        const { db, statements } = recordingDatabase(h.current.t.db);
         await repo.listIncidents(db, filter());
         expect(statements).toHaveLength(2);
         const read = await incidentRowsRead(statements[1]!);

@@ -89,18 +89,18 @@ export async function fanOutEvents(
   },
 ): Promise<{ inAppEvents: number[]; outbound: number; jobs: number }> {
   // one recipient query per distinct set of rules, chosen per step by its group number
-  const groups = new Map<string, number>();
+  const groups = new Map<string, { index: number; rules: readonly RecipientRule[] }>();
   const groupOf = input.steps.map((step) => {
     const key = step.rules.map((rule) => rule.name).join(',');
-    if (!groups.has(key)) groups.set(key, groups.size);
-    return groups.get(key)!;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { index: groups.size, rules: step.rules }));
+    return group.index;
   });
-  const rulesOfGroup = [...groups.keys()].map((key) => input.steps[groupOf.indexOf(groups.get(key)!)]!.rules);
   // the rules read `e` (the event) and `i` (its incident), one step at a time (LATERAL)
-  const candidates = rulesOfGroup
+  const candidates = [...groups.values()]
     .map(
-      (rules, group) =>
-        `SELECT u.user_id FROM (${rules.map((r) => `(${r.recipients})`).join(' UNION ')}) u WHERE e.grp = ${group}`,
+      ({ index, rules }) =>
+        `SELECT u.user_id FROM (${rules.map((r) => `(${r.recipients})`).join(' UNION ')}) u WHERE e.grp = ${index}`,
     )
     .join(' UNION ALL ');
   const { rows } = await tx.query<{ in_app_events: string[] | null; outbound: number; jobs: number }>(

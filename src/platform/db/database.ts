@@ -134,8 +134,9 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
   };
 
   // pool.query, plus one thing: a statement whose prepared plan a migration made stale runs
-  // again, unnamed. Postgres keeps such a statement failing on the connection that prepared it;
-  // like pool.query, a connection whose query failed is closed rather than handed back.
+  // again without its name. Postgres keeps such a statement failing on the connection that
+  // prepared it; like pool.query, a connection whose query failed is closed rather than handed
+  // back. (Embedded, the retry is named again by nameOf: the wire server has prepared it anew.)
   const runOnPool = async <R extends object>(sql: Sql): Promise<QueryResult<R>> => {
     const client = await pool.connect();
     let failure: Error | undefined;
@@ -222,7 +223,8 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       try {
         return await fn(clientQueryable(client));
       } catch (err) {
-        broken = isConnectionError(err) || isStalePlanError(err) ? (err as Error) : undefined;
+        // a lost connection, or one whose prepared statements are stale (see runOnPool)
+        broken = isTemporaryDatabaseError(err) ? (err as Error) : undefined;
         throw err;
       } finally {
         client.release(broken);
