@@ -44,7 +44,15 @@ describe('vacuum of the embedded database', () => {
     const done = [...first, ...rest].map((c) => c.table);
     expect(done).toEqual(expect.arrayContaining(tables));
 
-    const after = await mine();
+    // On PostgreSQL the other test files share the database, and a transaction of theirs that
+    // began before the DELETE keeps its rows from being removed ("recently dead"); the job's
+    // next run gets them, so the test runs it again as the job would, a bounded number of times.
+    let after = await mine();
+    for (let run = 0; run < 20 && tablesNeedingCare(after).length > 0; run++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await vacuumMostUrgent(db, 60_000);
+      after = await mine();
+    }
     expect(after).toEqual(tables.map(() => expect.objectContaining({ dead: 0, rows: 100, modifiedSinceAnalyze: 0 })));
     expect(tablesNeedingCare(after)).toEqual([]);
     for (const table of tables) await db.query({ text: `DROP TABLE ${table}` });
