@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, json, RESIDENT, useTestApp } from '../../../test/helpers/app.js';
+import { recordingDatabase } from '../../../test/helpers/database.js';
 import { startSmtpServer, type TestSmtp } from '../../../test/helpers/smtp.js';
 import { JobRunner } from '../../platform/jobs/jobs.js';
 import { verifyWebhook } from '../../platform/outbound/standard-webhooks.js';
@@ -468,6 +469,17 @@ describe('emergency alerts', () => {
     const { rows } = await query('SELECT 1 FROM emergency_alerts WHERE incident_id = $1', [incident.id]);
     expect(rows).toHaveLength(0);
     expect((await acknowledge(incident.id, await moderator())).statusCode).toBe(409);
+
+    // every create runs the trigger: for an ordinary incident it is one read, no transaction
+    // (in embedded mode a transaction's BEGIN and COMMIT hold the session requests wait for)
+    const { db: recorded, statements } = recordingDatabase(h.current.t.db);
+    let transactions = 0;
+    const counted = Object.create(recorded, {
+      transaction: { value: (fn: never) => (transactions++, recorded.transaction(fn)) },
+    }) as typeof recorded;
+    await emergencyTrigger({ ...emergency, db: counted })(incident.id);
+    expect(transactions).toBe(0);
+    expect(statements).toHaveLength(1);
   });
 });
 

@@ -58,6 +58,12 @@ export async function startIfNeeded(
   incidentId: string,
   now: Date,
 ): Promise<boolean> {
+  // Most incidents need no alert, and every create runs this: one read decides that, without
+  // the three round trips of a transaction (in embedded mode, each holds the one session
+  // requests wait for). A write that makes the incident an emergency after this read enqueues
+  // its own job, which reads it again.
+  const seen = await repo.triggerFacts(db, incidentId);
+  if (!seen || !reasonFor(seen)) return false;
   return db.transaction(async (tx) => {
     const facts = await repo.triggerFacts(tx, incidentId);
     const reason = facts ? reasonFor(facts) : null;

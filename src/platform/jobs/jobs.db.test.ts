@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useTestDatabase } from '../../../test/helpers/database.js';
+import { recordingDatabase, useTestDatabase } from '../../../test/helpers/database.js';
 import { backoffSeconds, enqueue, JobRunner } from './jobs.js';
 
 const t = useTestDatabase();
@@ -52,6 +52,37 @@ describe('durable jobs', () => {
     await db.query({ text: `UPDATE jobs SET run_at = now() WHERE name = 'test.flaky'` });
     expect(await runner.runDue()).toBe(0);
     expect(failures).toBe(2);
+  });
+
+  it('delete the finished jobs of a batch in one statement, and only those', async () => {
+    const { db } = t.current;
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 5; n++) await enqueue(tx, n === 2 ? 'test.broken' : 'test.fine', { n });
+    });
+    const recorded = recordingDatabase(db);
+    const runner = new JobRunner(recorded.db, quiet);
+    const seen: number[] = [];
+    runner.register<{ n: number }>({ name: 'test.fine', handle: async (p) => void seen.push(p.n) });
+    runner.register<{ n: number }>({
+      name: 'test.broken',
+      handle: async () => {
+        // the jobs done before this one in the batch are still there (deleted with the batch)
+        const { rows } = await db.query<{ n: number }>({
+          text: `SELECT count(*)::int AS n FROM jobs WHERE name = 'test.fine'`,
+        });
+        expect(rows[0]!.n).toBe(4);
+        throw new Error('remote system down');
+      },
+    });
+
+    expect(await runner.runDue()).toBe(5);
+    expect(seen.sort()).toEqual([0, 1, 3, 4]);
+    const deletes = recorded.statements.filter((s) => /^\s*DELETE FROM jobs/.test(s.text));
+    expect(deletes).toHaveLength(1);
+    const { rows } = await db.query<{ name: string; attempts: number }>({
+      text: `SELECT name, attempts FROM jobs WHERE name IN ('test.fine', 'test.broken')`,
+    });
+    expect(rows).toEqual([{ name: 'test.broken', attempts: 1 }]);
   });
 
   it('are claimed by one runner only when several compete', async () => {

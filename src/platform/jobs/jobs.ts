@@ -161,16 +161,36 @@ export class JobRunner {
    */
   async runDue(): Promise<number> {
     const jobs = await this.claim();
+    const finished: number[] = [];
     let ran = 0;
-    for (const job of jobs) {
-      if (this.stopping) {
-        await this.release(jobs.slice(ran));
-        break;
+    try {
+      for (const job of jobs) {
+        if (this.stopping) {
+          await this.release(jobs.slice(ran));
+          break;
+        }
+        if (await this.execute(job)) finished.push(job.id);
+        ran++;
       }
-      await this.execute(job);
-      ran++;
+    } finally {
+      await this.forget(finished);
     }
     return ran;
+  }
+
+  /**
+   * The jobs of a batch that succeeded, deleted together once the batch is done: one statement
+   * a batch instead of one a job (in embedded mode each holds the one session requests wait
+   * for). Only while this runner still holds them: after a lease ran out another may have one.
+   * A crash before this runs leaves them to run again when their lease ends, which handlers
+   * allow for already (a job may run twice).
+   */
+  private async forget(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query({
+      text: 'DELETE FROM jobs WHERE id = ANY($1::bigint[]) AND locked_by = $2',
+      values: [ids, this.workerId],
+    });
   }
 
   /** Claimed but not attempted: unlocked, and the attempt the claim counted taken back. */
@@ -222,16 +242,13 @@ export class JobRunner {
     return rows;
   }
 
-  private async execute(job: ClaimedJob): Promise<void> {
+  /** Runs one job; returns whether it succeeded (and is to be deleted with its batch). */
+  private async execute(job: ClaimedJob): Promise<boolean> {
     const definition = this.handlers.get(job.name);
-    if (!definition) return;
+    if (!definition) return false;
     try {
       await definition.handle(job.payload as never, { db: this.db, attempt: job.attempts });
-      // only while this runner still holds the job: after its lease ran out another may have it
-      await this.db.query({
-        text: 'DELETE FROM jobs WHERE id = $1 AND locked_by = $2',
-        values: [job.id, this.workerId],
-      });
+      return true;
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       const final = err instanceof GiveUp || job.attempts >= job.max_attempts;
@@ -248,7 +265,7 @@ export class JobRunner {
                  WHERE id = $1 AND locked_by = $2`,
           values: [job.id, this.workerId, message.slice(0, 2000)],
         });
-        return;
+        return false;
       }
       await this.db.query({
         text: `UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $3,
@@ -256,6 +273,7 @@ export class JobRunner {
                WHERE id = $1 AND locked_by = $2`,
         values: [job.id, this.workerId, message.slice(0, 2000), retryDelay(definition, job.attempts, err)],
       });
+      return false;
     }
   }
 }
