@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Database } from '../../platform/db/database.js';
 import type { JobRunner } from '../../platform/jobs/jobs.js';
 import { registerMaintenanceJobs } from './maintenance.jobs.js';
-import { tablesNeedingCare } from './maintenance.vacuum.js';
+import { needsOwnVacuum, tablesNeedingCare } from './maintenance.vacuum.js';
 
 const table = (name: string, rows: number, dead: number, modifiedSinceAnalyze = 0) => ({
   schema: 'public',
@@ -29,7 +29,7 @@ describe('tablesNeedingCare (autovacuum’s rule)', () => {
     expect(care[0]!.urgency).toBeCloseTo(5_467 / 50);
   });
 
-  it('runs as a periodic job on an embedded database only (PostgreSQL has autovacuum)', () => {
+  it('runs as a periodic job on both kinds of database', () => {
     const periodic = (kind: Database['kind']) => {
       const names: string[] = [];
       const runner = { register: () => undefined, every: (name: string) => names.push(name) };
@@ -38,6 +38,13 @@ describe('tablesNeedingCare (autovacuum’s rule)', () => {
       return names;
     };
     expect(periodic('embedded')).toContain('maintenance.vacuum.v1');
-    expect(periodic('postgres')).not.toContain('maintenance.vacuum.v1');
+    expect(periodic('postgres')).toContain('maintenance.vacuum.v1');
+  });
+
+  it('vacuums an embedded database always, a PostgreSQL only while its autovacuum is off', () => {
+    expect(needsOwnVacuum('embedded', 'on')).toBe(true);
+    expect(needsOwnVacuum('embedded', 'off')).toBe(true);
+    expect(needsOwnVacuum('postgres', 'on')).toBe(false);
+    expect(needsOwnVacuum('postgres', 'off')).toBe(true);
   });
 });

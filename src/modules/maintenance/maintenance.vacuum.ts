@@ -1,8 +1,13 @@
-import type { Queryable } from '../../platform/db/database.js';
+import type { Database, Queryable } from '../../platform/db/database.js';
 
 /**
- * Vacuum and analyze for the embedded database. PGlite runs PostgreSQL as a single session with
- * no background workers, so nothing vacuums or analyzes it by itself: the job queue, the stats
+ * Vacuum and analyze where nothing else does them: the embedded database always, and a server
+ * PostgreSQL whose autovacuum is off (this project's CI machine runs one so: after a 1M seed and
+ * one benchmark run its stats delta table held 535,176 dead rows, and no table had ever been
+ * vacuumed or analyzed).
+ *
+ * The embedded database: PGlite runs PostgreSQL as a single session with no background
+ * workers, so nothing vacuums or analyzes it by itself: the job queue, the stats
  * and map deltas and the audit seal delete or update rows all day, and their dead rows would
  * stay for good (after the benchmarks of 2026-11-27 the embedded `jobs` table had 5,467 dead
  * rows within a minute of a start), while the planner kept the statistics of the day the tables
@@ -88,4 +93,40 @@ export async function vacuumMostUrgent(db: Queryable, budgetMs = RUN_BUDGET_MS):
     done.push({ ...care, ms: Math.round(performance.now() - start) });
   }
   return done;
+}
+
+/**
+ * Whether Buurtwag must vacuum this database itself: an embedded one always; a server PostgreSQL
+ * when its autovacuum is off (a table's own autovacuum_enabled = false is its operator's choice
+ * and is left alone: the rule looks at the server's setting only).
+ */
+export function needsOwnVacuum(kind: Database['kind'], autovacuum: string): boolean {
+  return kind === 'embedded' || autovacuum !== 'on';
+}
+
+export async function autovacuumSetting(db: Queryable): Promise<string> {
+  const { rows } = await db.query<{ setting: string }>({ text: `SELECT current_setting('autovacuum') AS setting` });
+  return rows[0]!.setting;
+}
+
+const VACUUM_LOCK = 'maintenance:vacuum';
+
+/**
+ * One run on one node at a time: several workers share a server PostgreSQL, and two VACUUMs of
+ * one table wait for each other. The run holds a session advisory lock on a connection of its
+ * own and sends its VACUUMs there; null when another node's run holds the lock.
+ */
+export async function vacuumRun(db: Database, budgetMs = RUN_BUDGET_MS): Promise<TableCare[] | null> {
+  return db.withClient(async (client) => {
+    const { rows } = await client.query<{ got: boolean }>({
+      text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS got',
+      values: [VACUUM_LOCK],
+    });
+    if (!rows[0]?.got) return null;
+    try {
+      return await vacuumMostUrgent(client, budgetMs);
+    } finally {
+      await client.query({ text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [VACUUM_LOCK] });
+    }
+  });
 }
