@@ -42,7 +42,7 @@ fi
 # `node dist/main.js` rather than `npm start`: one process, so $! is the server itself and its RSS
 # is what load.ts reads from /proc.
 log="${TMPDIR:-/tmp}/buurtwag-bench-server.$$.log"
-RATE_LIMITS=off LOG_LEVEL=warn PORT="$PORT" HOST=127.0.0.1 node dist/main.js serve >"$log" 2>&1 &
+RATE_LIMITS=off LOG_LEVEL=warn PORT="$PORT" HOST=127.0.0.1 node --max-semi-space-size=8 dist/main.js serve >"$log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then

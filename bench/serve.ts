@@ -19,7 +19,8 @@ let built: Promise<unknown> | null = null;
 export async function serverArgs(...command: string[]): Promise<string[]> {
   built ??= buildServer();
   await built;
-  return [path.join(ROOT, 'dist/main.js'), ...command];
+  // with the image's node flags (Dockerfile ENTRYPOINT)
+  return ['--max-semi-space-size=8', path.join(ROOT, 'dist/main.js'), ...command];
 }
 
 /**

@@ -291,7 +291,7 @@ describe('the image', () => {
   it('runs the production build that `npm run build` makes, as `npm start` does, and ships no sources or tsx', () => {
     const pkg = JSON.parse(read('package.json')) as Json;
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-    expect(entrypoint).toEqual(['node', 'dist/main.js']);
+    expect(entrypoint).toEqual(['node', '--max-semi-space-size=8', 'dist/main.js']);
     expect(pkg.scripts.start).toBe(`${entrypoint.join(' ')} serve`);
     expect(pkg.scripts.build).toBe('node scripts/build-server.mjs');
     expect(dockerfile).toMatch(/^RUN npm run build\b/m);
