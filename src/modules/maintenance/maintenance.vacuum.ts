@@ -60,12 +60,18 @@ export function tablesNeedingCare(tables: readonly TableActivity[]): TableCare[]
   return care.sort((a, b) => b.urgency - a.urgency);
 }
 
-/** The activity of the tables of the schemas on the search path (the app's, not the catalogs). */
+/**
+ * The activity of the tables of the schemas on the search path (the app's, not the catalogs):
+ * the statistics since this start, plus what an embedded engine counted before its last stop
+ * (carried_table_activity, migration 0029).
+ */
 export async function tableActivity(db: Queryable): Promise<TableActivity[]> {
   const { rows } = await db.query<TableActivity>({
     text: `SELECT s.schemaname AS schema, s.relname AS "table", greatest(c.reltuples, 0)::float8 AS rows,
-                  s.n_dead_tup::float8 AS dead, s.n_mod_since_analyze::float8 AS "modifiedSinceAnalyze"
+                  (s.n_dead_tup + coalesce(k.dead, 0))::float8 AS dead,
+                  (s.n_mod_since_analyze + coalesce(k.modified_since_analyze, 0))::float8 AS "modifiedSinceAnalyze"
            FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+           LEFT JOIN carried_table_activity k ON k.schema_name = s.schemaname AND k.table_name = s.relname
            WHERE s.schemaname = ANY (current_schemas(false)) AND c.relkind = 'r'`,
   });
   return rows;
@@ -73,10 +79,20 @@ export async function tableActivity(db: Queryable): Promise<TableActivity[]> {
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** VACUUM (ANALYZE) or ANALYZE one table; outside any transaction, as VACUUM must be. */
+/**
+ * VACUUM (ANALYZE) or ANALYZE one table, outside any transaction, as VACUUM must be; then what
+ * was carried over from before the last start is spent (an ANALYZE spends the changed rows only).
+ */
 export async function careFor(db: Queryable, care: TableCare): Promise<void> {
   const target = `${quote(care.schema)}.${quote(care.table)}`;
   await db.query({ text: care.action === 'vacuum' ? `VACUUM (ANALYZE) ${target}` : `ANALYZE ${target}` });
+  await db.query({
+    text:
+      care.action === 'vacuum'
+        ? `DELETE FROM carried_table_activity WHERE schema_name = $1 AND table_name = $2`
+        : `UPDATE carried_table_activity SET modified_since_analyze = 0 WHERE schema_name = $1 AND table_name = $2`,
+    values: [care.schema, care.table],
+  });
 }
 
 /** Time a run may spend before it leaves the other tables to the next run. */

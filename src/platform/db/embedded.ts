@@ -63,6 +63,7 @@ export async function startEmbeddedEngine(
       owner: true,
       async stop() {
         await server.stop();
+        if (!options.inMemory) await carryTableActivity(db).catch(onError);
         await db.close();
         fs.rmSync(socketPath, { force: true });
         fs.rmSync(lockPath, { force: true });
@@ -72,6 +73,32 @@ export async function startEmbeddedEngine(
     fs.rmSync(lockPath, { force: true });
     throw err;
   }
+}
+
+/**
+ * PGlite writes no statistics file when it closes, so the next start counts every table's dead
+ * and changed rows from zero. Before it closes, the counts go into carried_table_activity (added
+ * to what an earlier stop saved there), where the vacuum job reads them (migration 0029). Only
+ * where the migration has made the table; rows of tables that are gone are dropped.
+ */
+async function carryTableActivity(db: PGlite): Promise<void> {
+  const { rows } = await db.query<{ present: boolean }>(
+    `SELECT to_regclass('carried_table_activity') IS NOT NULL AS present`,
+  );
+  if (!rows[0]?.present) return;
+  // the session's last counts reach pg_stat_user_tables when it next goes idle
+  await db.query('SELECT pg_stat_force_next_flush()');
+  await db.query('SELECT 1');
+  await db.exec(`
+    DELETE FROM carried_table_activity
+    WHERE to_regclass(format('%I.%I', schema_name, table_name)) IS NULL;
+    INSERT INTO carried_table_activity AS k (schema_name, table_name, dead, modified_since_analyze)
+    SELECT schemaname, relname, n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables
+    WHERE n_dead_tup > 0 OR n_mod_since_analyze > 0
+    ON CONFLICT (schema_name, table_name) DO UPDATE
+      SET dead = k.dead + excluded.dead,
+          modified_since_analyze = k.modified_since_analyze + excluded.modified_since_analyze;
+  `);
 }
 
 function takeLock(lockPath: string): boolean {
