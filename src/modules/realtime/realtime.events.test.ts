@@ -1,16 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Bus } from '../../platform/bus/bus.js';
 import type { Database } from '../../platform/db/database.js';
-import { EVENTS_TOPIC, REANNOUNCE_MS, Sequencer } from './realtime.events.js';
+import { EVENTS_TOPIC, REANNOUNCE_MS, Sequencer, type SequencerStore } from './realtime.events.js';
 import type { WireEvent } from './realtime.repository.js';
 
-// the sequencer's two queries, without a database: each kick sequences the next waiting batch
+// The sequencer's queries, without a database: each kick sequences the next waiting batch. Given
+// to the sequencer rather than through vi.mock, which a module another test file of the same
+// worker had loaded first (isolate: false) ignored: both tests then hung in a full run.
 const batches: Array<{ from: number; to: number }> = [];
-vi.mock('./realtime.repository.js', () => ({
+const store: SequencerStore = {
   sequencePending: async () => batches.shift() ?? null,
-  loadRange: async (_db: unknown, after: number, upTo: number) =>
+  loadRange: async (_db, after, upTo) =>
     Array.from({ length: upTo - after }, (_, i) => ({ seq: after + i + 1 }) as WireEvent),
-}));
+  hasPending: async () => batches.length > 0,
+};
 
 const db = { transaction: (fn: (tx: unknown) => Promise<unknown>) => fn({}) } as unknown as Database;
 const quiet = { warn: () => undefined };
@@ -33,8 +36,7 @@ function flakyBus(refusals: number) {
 
 async function settle(sequencer: Sequencer) {
   sequencer.kick();
-  // waitFor's 1 s default ran out twice in a full `npm test` on two busy cores (2026-11-27)
-  await vi.waitFor(() => expect(batches).toHaveLength(0), { timeout: 10_000 });
+  await vi.waitFor(() => expect(batches).toHaveLength(0));
 }
 
 afterEach(() => {
@@ -47,7 +49,7 @@ describe('Sequencer', () => {
     vi.useFakeTimers();
     const { bus, sent } = flakyBus(3);
     const local: number[] = [];
-    const sequencer = new Sequencer(db, bus, (events) => local.push(...events.map((e) => e.seq)), quiet);
+    const sequencer = new Sequencer(db, bus, (events) => local.push(...events.map((e) => e.seq)), quiet, store);
     batches.push({ from: 1, to: 2 });
     await settle(sequencer);
     expect(local).toEqual([1, 2]); // this node's own sockets do not wait for the bus
@@ -67,7 +69,7 @@ describe('Sequencer', () => {
   it('stops announcing again once a later batch went through', async () => {
     vi.useFakeTimers();
     const { bus, sent } = flakyBus(1);
-    const sequencer = new Sequencer(db, bus, () => undefined, quiet);
+    const sequencer = new Sequencer(db, bus, () => undefined, quiet, store);
     batches.push({ from: 1, to: 1 });
     await settle(sequencer);
     batches.push({ from: 2, to: 3 });

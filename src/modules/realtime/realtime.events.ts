@@ -12,6 +12,9 @@ export interface RealtimeLog {
   warn(obj: object, msg: string): void;
 }
 
+/** The sequencer's queries (realtime.repository.ts; tests give their own). */
+export type SequencerStore = Pick<typeof repo, 'sequencePending' | 'loadRange' | 'hasPending'>;
+
 /**
  * Gives committed timeline events their sequence numbers and announces them: to this node's
  * fan-out at once, and to every other node over the bus. Runs when a transaction that wrote
@@ -36,6 +39,7 @@ export class Sequencer {
     private readonly bus: Bus,
     private readonly local: (events: WireEvent[]) => void,
     private readonly log: RealtimeLog,
+    private readonly store: SequencerStore = repo,
   ) {}
 
   kick(): void {
@@ -70,9 +74,9 @@ export class Sequencer {
 
   /** One batch; true when it was full (there may be more). */
   private async once(): Promise<boolean> {
-    const range = await this.db.transaction((tx) => repo.sequencePending(tx, BATCH));
+    const range = await this.db.transaction((tx) => this.store.sequencePending(tx, BATCH));
     if (range === null) return false;
-    const events = await repo.loadRange(this.db, range.from - 1, range.to, BATCH);
+    const events = await this.store.loadRange(this.db, range.from - 1, range.to, BATCH);
     this.local(events);
     if (events.length > 0) await this.announce(events);
     return range.to - range.from + 1 >= BATCH;
@@ -104,7 +108,7 @@ export class Sequencer {
 
   /** The timer's check: cheap when nothing waits (a partial index of the unsequenced rows). */
   async sweep(): Promise<void> {
-    if (!this.closed && (await repo.hasPending(this.db))) this.kick();
+    if (!this.closed && (await this.store.hasPending(this.db))) this.kick();
   }
 }
 
