@@ -28,12 +28,18 @@ export function named(query: { text: string; values: unknown[] }): { name: strin
  * The cap keeps a text made per call, should one ever be written, from filling the session.
  */
 const AUTO_NAMED_TEXTS = 1_000;
-const autoNamed = new Set<string>();
 
-export function autoStatementName(text: string): string | undefined {
-  if (!autoNamed.has(text)) {
-    if (autoNamed.size >= AUTO_NAMED_TEXTS) return undefined;
-    autoNamed.add(text);
-  }
-  return statementName(text);
+/** Names for the first `limit` texts it is asked about, and always again for those. */
+export function autoNamer(limit: number): (text: string) => string | undefined {
+  const named = new Set<string>();
+  return (text) => {
+    if (!named.has(text)) {
+      if (named.size >= limit) return undefined;
+      named.add(text);
+    }
+    return statementName(text);
+  };
 }
+
+/** The process's own: every pool of the process shares the cap. */
+export const autoStatementName = autoNamer(AUTO_NAMED_TEXTS);
