@@ -85,6 +85,27 @@ describe('durable jobs', () => {
     expect(rows).toEqual([{ name: 'test.broken', attempts: 1 }]);
   });
 
+  it('while a batch is slow, delete its finished jobs without waiting for the end of it', async () => {
+    const { db } = t.current;
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 3; n++) await enqueue(tx, 'test.slow', { n });
+    });
+    // forgetAfterMs 0: every job counts as slow
+    const runner = new JobRunner(db, quiet, { forgetAfterMs: 0 });
+    const leftWhenRun: number[] = [];
+    runner.register<{ n: number }>({
+      name: 'test.slow',
+      handle: async () => {
+        const { rows } = await db.query<{ n: number }>({
+          text: `SELECT count(*)::int AS n FROM jobs WHERE name = 'test.slow'`,
+        });
+        leftWhenRun.push(rows[0]!.n);
+      },
+    });
+    expect(await runner.runDue()).toBe(3);
+    expect(leftWhenRun).toEqual([3, 2, 1]);
+  });
+
   it('are claimed by one runner only when several compete', async () => {
     const { db } = t.current;
     await db.transaction(async (tx) => {

@@ -62,6 +62,9 @@ export async function enqueue<P extends object>(
   });
 }
 
+/** The longest a finished job of a batch waits for its DELETE while the batch goes on (default). */
+const FORGET_AFTER_MS = 1_000;
+
 /** Delay before attempt n+1: 2^n seconds, capped at one hour. */
 export function backoffSeconds(attempt: number): number {
   return Math.min(3600, 2 ** attempt);
@@ -97,7 +100,13 @@ export class JobRunner {
   constructor(
     private readonly db: Database,
     private readonly log: JobLogger,
-    private readonly options: { pollMs?: number; batchSize?: number; lockSeconds?: number } = {},
+    private readonly options: {
+      pollMs?: number;
+      batchSize?: number;
+      lockSeconds?: number;
+      /** the longest a finished job of a batch waits for its DELETE while the batch goes on */
+      forgetAfterMs?: number;
+    } = {},
   ) {}
 
   register<P>(definition: JobDefinition<P>): void {
@@ -161,7 +170,8 @@ export class JobRunner {
    */
   async runDue(): Promise<number> {
     const jobs = await this.claim();
-    const finished: number[] = [];
+    let finished: number[] = [];
+    let since = performance.now();
     let ran = 0;
     try {
       for (const job of jobs) {
@@ -171,6 +181,12 @@ export class JobRunner {
         }
         if (await this.execute(job)) finished.push(job.id);
         ran++;
+        // slow jobs (a webhook's timeout) do not keep the finished ones waiting towards their lease
+        if (performance.now() - since > (this.options.forgetAfterMs ?? FORGET_AFTER_MS)) {
+          await this.forget(finished);
+          finished = [];
+          since = performance.now();
+        }
       }
     } finally {
       await this.forget(finished);
