@@ -88,16 +88,16 @@ describe('durable jobs', () => {
   it('while a batch is slow, delete its finished jobs without waiting for the end of it', async () => {
     const { db } = t.current;
     await db.transaction(async (tx) => {
-      for (let n = 0; n < 3; n++) await enqueue(tx, 'test.slow', { n });
+      for (let n = 0; n < 3; n++) await enqueue(tx, 'test.batch-slow', { n });
     });
     // forgetAfterMs 0: every job counts as slow
     const runner = new JobRunner(db, quiet, { forgetAfterMs: 0 });
     const leftWhenRun: number[] = [];
     runner.register<{ n: number }>({
-      name: 'test.slow',
+      name: 'test.batch-slow',
       handle: async () => {
         const { rows } = await db.query<{ n: number }>({
-          text: `SELECT count(*)::int AS n FROM jobs WHERE name = 'test.slow'`,
+          text: `SELECT count(*)::int AS n FROM jobs WHERE name = 'test.batch-slow'`,
         });
         leftWhenRun.push(rows[0]!.n);
       },
