@@ -63,7 +63,11 @@ export async function startEmbeddedEngine(
       owner: true,
       async stop() {
         await server.stop();
-        if (!options.inMemory) await carryTableActivity(db).catch(onError);
+        if (!options.inMemory) {
+          await carryTableActivity(db).catch((err: unknown) =>
+            onError(new Error(`could not save the table statistics: ${(err as Error)?.message}`)),
+          );
+        }
         await db.close();
         fs.rmSync(socketPath, { force: true });
         fs.rmSync(lockPath, { force: true });

@@ -41,7 +41,7 @@ export async function openDatabase(
     });
   }
   const engine = await startEmbeddedEngine(config.dataDir, (err) =>
-    log.error({ err: { message: (err as Error)?.message } }, 'embedded database socket error'),
+    log.error({ err: { message: (err as Error)?.message } }, 'embedded database error'),
   );
   const db = createPoolDatabase({
     kind: 'embedded',
