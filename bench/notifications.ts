@@ -8,15 +8,11 @@
  *   npx tsx bench/notifications.ts [--followers 10000] [--postgres URL]
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
-import { loadConfig } from '../src/config.js';
-import { migrate } from '../src/platform/db/migrate.js';
-import { openDatabase } from '../src/platform/db/open.js';
+import { openBenchDatabase, quiet } from './database.js';
 import { JobRunner } from '../src/platform/jobs/jobs.js';
 import { appendEvents } from '../src/modules/timeline/timeline.repository.js';
 import { sequencePending } from '../src/modules/realtime/realtime.repository.js';
@@ -29,18 +25,10 @@ const { values } = parseArgs({
   options: { followers: { type: 'string', default: '10000' }, postgres: { type: 'string' } },
 });
 const FOLLOWERS = Number(values.followers);
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-bench-notify-'));
 const mb = () => process.memoryUsage().rss / 1024 / 1024;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const config = loadConfig({
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'silent',
-  DATA_DIR: path.join(work, 'data'),
-  ...(values.postgres ? { DATABASE_URL: values.postgres } : {}),
-});
-const db = await openDatabase(config, quiet, { applicationName: 'bench-notifications' });
-await migrate(db);
+const database = await openBenchDatabase('notifications', values.postgres);
+const { db } = database;
 
 let received = 0;
 let allReceived: () => void = () => undefined;
@@ -148,6 +136,5 @@ process.stdout.write(
 );
 mail.close();
 smtp.close(() => undefined);
-await db.close();
-fs.rmSync(work, { recursive: true, force: true });
+await database.close();
 process.exit(0);

@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, inject } from 'vitest';
-import {
-  createPoolDatabase,
-  type Database,
-  type Queryable,
-  type Sql,
-  type Tx,
-} from '../../src/platform/db/database.js';
+import { createPoolDatabase, type Database } from '../../src/platform/db/database.js';
 import { startEmbeddedEngine, type EmbeddedEngine } from '../../src/platform/db/embedded.js';
 import { migrate } from '../../src/platform/db/migrate.js';
 import { openDatabase } from '../../src/platform/db/open.js';
+
+export { recordingDatabase } from './recording-database.js';
 
 /**
  * A database for one test file, on the backend the project chose (TEST_DB): a schema of its own,
@@ -132,28 +128,4 @@ export function useTestDatabase(): { current: TestDatabase } {
     if (holder.current) await dropTestDatabase(holder.current);
   });
   return holder;
-}
-
-/**
- * `db` with every statement it runs (outside and inside its transactions) written down, for
- * tests of what a service sends: how it batches, which parameters it binds.
- */
-export function recordingDatabase(db: Database): { db: Database; statements: Sql[] } {
-  const statements: Sql[] = [];
-  const recording = (target: Queryable): Queryable => ({
-    query: (sql) => {
-      statements.push(sql);
-      return target.query(sql);
-    },
-  });
-  const recorded: Database = Object.create(db, {
-    query: { value: recording(db).query },
-    transaction: {
-      value: <T>(fn: (tx: Tx) => Promise<T>) => db.transaction((tx) => fn({ ...tx, ...recording(tx) })),
-    },
-    withClient: {
-      value: <T>(fn: (client: Queryable) => Promise<T>) => db.withClient((client) => fn(recording(client))),
-    },
-  }) as Database;
-  return { db: recorded, statements };
 }
