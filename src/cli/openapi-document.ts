@@ -48,6 +48,7 @@ function offlineDatabase(): Database {
     close: async () => undefined,
     stats: () => ({ total: 0, idle: 0, waiting: 0 }),
     onCommit: () => () => undefined,
+    sibling: () => db,
   };
   return db;
 }

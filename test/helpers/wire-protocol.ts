@@ -1,8 +1,9 @@
 /** Raw PostgreSQL wire-protocol messages, for tests of what node-postgres never sends. */
 
-/** The startup message of protocol 3.0 for user postgres. */
-export function startup(): Buffer {
-  const body = Buffer.from('user\0postgres\0\0');
+/** The startup message of protocol 3.0 for user postgres (and these other parameters). */
+export function startup(parameters: Record<string, string> = {}): Buffer {
+  const pairs = Object.entries({ user: 'postgres', ...parameters }).map(([name, value]) => `${name}\0${value}\0`);
+  const body = Buffer.from(`${pairs.join('')}\0`);
   const head = Buffer.alloc(8);
   head.writeInt32BE(8 + body.length, 0);
   head.writeInt32BE(196608, 4); // protocol 3.0

@@ -325,3 +325,43 @@ describe('combineWrites', () => {
     expect(() => combineWrites([one, { text: 'SELECT 1' }])).toThrow(/only INSERT/);
   });
 });
+
+describe('a sibling pool (the in-process job runner has one)', () => {
+  it('answers while every connection of its parent is taken, hears the same commits, and closes alone', async () => {
+    const parent = await t.current.connect();
+    const size = t.current.config.db.poolSize;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const holders = Array.from({ length: size }, () => parent.withClient(() => gate));
+    const sibling = parent.sibling({ max: 1, applicationName: 'buurtwag-test-sibling' });
+    try {
+      for (let i = 0; parent.stats().idle > 0 || parent.stats().total < size; i++) {
+        if (i > 500) throw new Error('the holders did not take every connection');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const waiting = parent.query<{ n: number }>({ text: 'SELECT 7 AS n' });
+      expect(parent.stats().waiting).toBe(1);
+
+      const { rows } = await sibling.query<{ n: number }>({ text: 'SELECT 1 AS n' });
+      expect(rows).toEqual([{ n: 1 }]);
+      let heard = 0;
+      const stop = parent.onCommit('timeline', () => heard++);
+      await sibling.transaction(async (tx) => {
+        await tx.query({ text: 'SELECT 1' });
+        tx.afterCommit('timeline');
+      });
+      stop();
+      expect(heard).toBe(1);
+
+      open();
+      expect((await waiting).rows).toEqual([{ n: 7 }]);
+    } finally {
+      open();
+      await Promise.all(holders);
+      await sibling.close();
+    }
+    // the parent (and in embedded mode the engine behind it) goes on after the sibling closed
+    expect((await parent.query<{ n: number }>({ text: 'SELECT 2 AS n' })).rows).toEqual([{ n: 2 }]);
+    await parent.close();
+  });
+});

@@ -76,6 +76,12 @@ export function combineWrites(statements: readonly Sql[]): Sql {
 
 export type CommitTopic = 'timeline';
 
+/**
+ * The application name of the in-process job runner's connections: the embedded engine gives
+ * them every other turn at its one session while requests wait too (see PGliteWireServer).
+ */
+export const JOBS_APPLICATION_NAME = 'buurtwag-jobs';
+
 export interface Database extends Queryable {
   readonly kind: 'embedded' | 'postgres';
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
@@ -86,6 +92,12 @@ export interface Database extends Queryable {
   stats(): { total: number; idle: number; waiting: number };
   /** Called after each commit of a transaction that flagged `topic`; returns an unsubscribe. */
   onCommit(topic: CommitTopic, listener: () => void): () => void;
+  /**
+   * Another pool of `max` connections to the same database (the embedded engine included),
+   * for work that must not queue behind this pool's callers: the in-process job runner. It
+   * shares the commit listeners; its close() ends its own connections only.
+   */
+  sibling(options: { max: number; applicationName?: string }): Database;
 }
 
 export interface PoolDatabaseOptions {
@@ -107,7 +119,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 installFastRows();
 
-export function createPoolDatabase(options: PoolDatabaseOptions): Database {
+export function createPoolDatabase(
+  options: PoolDatabaseOptions,
+  /** a sibling's: the listeners of the pool it was made from */
+  commitListeners = new Map<CommitTopic, Set<() => void>>(),
+): Database {
   const pool = new pg.Pool(options.pool);
   // An idle client losing its server (Postgres restarted) emits here; without a listener the
   // process would crash. The pool drops that client and makes a new one on the next query.
@@ -155,7 +171,6 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
     query: <R extends object>(sql: Sql) => run<R>(client, sql),
   });
 
-  const commitListeners = new Map<CommitTopic, Set<() => void>>();
   const committed = (topics: Set<CommitTopic>) => {
     for (const topic of topics) {
       for (const listener of commitListeners.get(topic) ?? []) {
@@ -243,6 +258,11 @@ export function createPoolDatabase(options: PoolDatabaseOptions): Database {
       if (!set) commitListeners.set(topic, (set = new Set()));
       set.add(listener);
       return () => set.delete(listener);
+    },
+    sibling({ max, applicationName }) {
+      const pool = { ...options.pool, max, application_name: applicationName ?? options.pool.application_name };
+      // the engine stays with the pool that opened it
+      return createPoolDatabase({ ...options, pool, onClose: undefined }, commitListeners);
     },
   };
 }

@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { postgis } from '@electric-sql/pglite-postgis';
+import { JOBS_APPLICATION_NAME } from './database.js';
 import { PGliteWireServer } from './pglite-wire-server.js';
 
 /**
@@ -55,7 +56,12 @@ export async function startEmbeddedEngine(
       ...(options.inMemory ? {} : { dataDir: path.join(dataDir, 'pgdata') }),
       extensions: { postgis, pg_trgm, btree_gist },
     });
-    const server = new PGliteWireServer({ db, path: socketPath, onError });
+    const server = new PGliteWireServer({
+      db,
+      path: socketPath,
+      onError,
+      backgroundApplications: [JOBS_APPLICATION_NAME],
+    });
     await server.start();
     return {
       socketDir: dataDir,

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PGliteWireServer } from './pglite-wire-server.js';
+import { PGliteWireServer, startupParameters } from './pglite-wire-server.js';
 import { query, startup } from '../../../test/helpers/wire-protocol.js';
 
 /**
- * The session guard of the wire server, against a stand-in for PGlite: every batch leaves the
- * session "in a transaction" until a ROLLBACK. A client that goes quiet there is cut after the
+ * The session guard of the wire server, against a stand-in for PGlite: a BEGIN leaves the
+ * session "in a transaction" until a COMMIT or ROLLBACK. A client that goes quiet there is cut after the
  * timeout, its transaction rolled back, and the next client gets the session.
  */
 function fakePglite() {
@@ -18,7 +18,10 @@ function fakePglite() {
   const db = {
     async execProtocolRawStream(message: Uint8Array) {
       log.push(`batch ${String.fromCharCode(message[0]!)}`);
-      inTransaction = true;
+      const text = Buffer.from(message).toString('utf8', 5, message.length - 1);
+      if (message[0] === 'Q'.charCodeAt(0)) log.push(`query ${text}`);
+      if (text === 'BEGIN') inTransaction = true;
+      if (text === 'COMMIT') inTransaction = false;
     },
     isInTransaction: () => inTransaction,
     async exec(sql: string) {
@@ -62,4 +65,58 @@ describe('PGliteWireServer', () => {
     other.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('gives background connections every other turn while requests wait too', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-wire-'));
+    const socketPath = path.join(dir, '.s.PGSQL.5432');
+    const { db, log } = fakePglite();
+    server = new PGliteWireServer({ db, path: socketPath, backgroundApplications: ['jobs'] });
+    await server.start();
+    const open = (application: string) => {
+      const socket = net.connect(socketPath);
+      socket.write(startup({ application_name: application }));
+      return socket;
+    };
+    const holder = open('api');
+    const requests = [open('api'), open('api'), open('api')];
+    const jobs = open('jobs');
+    await until(() => log.filter((l) => l === 'batch \0').length === 5, 'the five startups'); // startups are batches too
+
+    // a request's transaction holds the session while three requests and then the runner queue up
+    holder.write(query('BEGIN'));
+    await until(() => log.includes('query BEGIN'), 'BEGIN');
+    requests.forEach((socket, i) => socket.write(query(`SELECT 'request ${i}'`)));
+    await until(() => server!.waitingCount === 3, 'the requests queued');
+    jobs.write(query(`SELECT 'job'`));
+    await until(() => server!.waitingCount === 4, 'the job queued');
+    holder.write(query('COMMIT'));
+    await until(() => log.filter((l) => l.startsWith('query SELECT')).length === 4, 'all four ran');
+
+    // the job was last in line; a request had the last turn, so the job goes next
+    expect(log.filter((l) => l.startsWith('query SELECT'))).toEqual([
+      "query SELECT 'job'",
+      "query SELECT 'request 0'",
+      "query SELECT 'request 1'",
+      "query SELECT 'request 2'",
+    ]);
+    for (const socket of [holder, ...requests, jobs]) socket.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the parameters of a startup message', () => {
+    const parameters = startupParameters(startup({ application_name: 'buurtwag-jobs', database: 'postgres' }));
+    expect(Object.fromEntries(parameters)).toEqual({
+      user: 'postgres',
+      application_name: 'buurtwag-jobs',
+      database: 'postgres',
+    });
+  });
 });
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -52,6 +52,12 @@ export interface WireServerOptions {
    * a client stuck mid-transaction would otherwise stop the whole database. Default 60 s.
    */
   idleInTransactionMs?: number;
+  /**
+   * Connections that start with one of these application names are background work (the job
+   * runner's): while both kinds wait, they and the rest take the session in turn, instead of
+   * one background statement waiting behind every waiting request.
+   */
+  backgroundApplications?: readonly string[];
 }
 
 export class PGliteWireServer {
@@ -61,6 +67,10 @@ export class PGliteWireServer {
   private owner: number | null = null;
   private busy = false;
   private readonly waiting: Array<{ conn: number; go: () => void }> = [];
+  /** connections of background work (see backgroundApplications) */
+  private readonly background = new Set<number>();
+  /** whether the last turn handed out from the queue went to background work */
+  private lastTurnBackground = false;
   private nextConn = 1;
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly sockets = new Map<number, Socket>();
@@ -94,6 +104,11 @@ export class PGliteWireServer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** batches waiting for the session */
+  get waitingCount(): number {
+    return this.waiting.length;
   }
 
   private accept(socket: Socket): void {
@@ -133,6 +148,10 @@ export class PGliteWireServer {
           }
           started = true;
           const startup = Buffer.from(message);
+          const application = startupParameters(startup).get('application_name');
+          if (application !== undefined && this.options.backgroundApplications?.includes(application)) {
+            this.background.add(conn);
+          }
           chain = chain.then(() => this.run(conn, [startup], socket)).catch(fail);
           continue;
         }
@@ -159,6 +178,7 @@ export class PGliteWireServer {
       closed = true;
       this.connections.delete(socket);
       this.sockets.delete(conn);
+      this.background.delete(conn);
       // A client that vanished inside a transaction must not keep the session: roll it back.
       chain = chain
         .then(async () => {
@@ -188,12 +208,21 @@ export class PGliteWireServer {
   private release(conn: number): void {
     if (this.owner === conn && !this.options.db.isInTransaction()) this.owner = null;
     this.busy = false;
-    // The owner (inside its transaction) goes first; otherwise first come, first served.
-    const index = this.owner === null ? 0 : this.waiting.findIndex((w) => w.conn === this.owner);
+    // The owner (inside its transaction) goes first; otherwise first come, first served, but
+    // background work and requests alternate while both wait.
+    const index = this.owner === null ? this.nextInLine() : this.waiting.findIndex((w) => w.conn === this.owner);
     if (index < 0 || this.waiting.length === 0) return;
     const [next] = this.waiting.splice(index, 1);
+    if (this.owner === null) this.lastTurnBackground = this.background.has(next!.conn);
     this.busy = true;
     next!.go();
+  }
+
+  /** The waiter whose turn it is: the first one, unless the other kind of work is owed a turn. */
+  private nextInLine(): number {
+    if (this.background.size === 0) return 0;
+    const owed = this.waiting.findIndex((w) => this.background.has(w.conn) !== this.lastTurnBackground);
+    return owed < 0 ? 0 : owed;
   }
 
   private async run(conn: number, messages: Buffer[], socket: Socket): Promise<void> {
@@ -301,6 +330,19 @@ export class PGliteWireServer {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
   }
+}
+
+/** The parameters of a StartupMessage (after its length and protocol version): name → value. */
+export function startupParameters(message: Buffer): Map<string, string> {
+  const parameters = new Map<string, string>();
+  let at = 8;
+  while (at < message.length && message[at] !== 0) {
+    const name = cString(message, at);
+    const value = cString(message, name.end);
+    parameters.set(name.value, value.value);
+    at = value.end;
+  }
+  return parameters;
 }
 
 /** A Parse message: the statement's name and the rest (query text and parameter types). */
