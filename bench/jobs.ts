@@ -7,7 +7,10 @@
  * session that requests wait for, so the statements a job costs is what a backlog of jobs takes
  * from requests.
  *
- *   npx tsx bench/jobs.ts [--jobs 5000] [--postgres URL]
+ * Also prints how long after the drain began the critical incidents' alerts started: their jobs
+ * are urgent, as a create makes them (`--no-urgent`: as ordinary jobs, the order before urgency).
+ *
+ *   npx tsx bench/jobs.ts [--jobs 5000] [--postgres URL] [--no-urgent]
  */
 import { parseArgs } from 'node:util';
 import { JobRunner } from '../src/platform/jobs/jobs.js';
@@ -16,7 +19,13 @@ import { registerIncidentJobs } from '../src/modules/incidents/incidents.jobs.js
 import { recordingDatabase } from '../test/helpers/recording-database.js';
 import { openBenchDatabase, quiet } from './database.js';
 
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '5000' }, postgres: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '5000' },
+    postgres: { type: 'string' },
+    'no-urgent': { type: 'boolean', default: false },
+  },
+});
 const JOBS = Number(values.jobs);
 
 const database = await openBenchDatabase('jobs', values.postgres);
@@ -34,10 +43,11 @@ await db.query({
                        ST_SetSRID(ST_MakePoint(28.0 + n * 1e-6, -26.1), 4326),
                        c.ids[1 + n % array_length(c.ids, 1)],
                        (CASE WHEN n % 20 = 0 THEN 'critical' ELSE 'medium' END)::incident_priority
-                FROM c, generate_series(1, $1::int) n RETURNING id)
-         INSERT INTO jobs (name, payload, run_at, max_attempts)
-         SELECT 'incident.created.v1', json_build_object('incidentId', id), now(), 10 FROM made`,
-  values: [JOBS],
+                FROM c, generate_series(1, $1::int) n RETURNING id, priority)
+         INSERT INTO jobs (name, payload, run_at, max_attempts, urgent)
+         SELECT 'incident.created.v1', json_build_object('incidentId', id), now(), 10,
+                priority = 'critical' AND $2 FROM made`,
+  values: [JOBS, !values['no-urgent']],
 });
 
 // every statement the runner and the handlers send goes through here and is counted
@@ -54,6 +64,7 @@ registerIncidentJobs(runner, quiet, [
   }),
 ]);
 
+const startedAt = new Date();
 const started = performance.now();
 let ran = 0;
 for (let n = await runner.runDue(); n > 0; n = await runner.runDue()) ran += n;
@@ -62,12 +73,25 @@ const left = await db.query<{ n: number }>({
   text: `SELECT count(*)::int AS n FROM jobs WHERE name = 'incident.created.v1' AND run_at <= now()`,
 });
 const statements = recorded.statements.length + 2 * recorded.transactions;
+const alerts = await db.query<{ n: number; median: number; max: number }>({
+  text: `SELECT count(*)::int AS n,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.started_at - $1))::float8 AS median,
+                max(extract(epoch FROM a.started_at - $1))::float8 AS max
+         FROM emergency_alerts a JOIN incidents i ON i.id = a.incident_id
+         WHERE i.reference LIKE 'BW-JB%' AND a.started_at >= $1`,
+  values: [startedAt],
+});
+const alert = alerts.rows[0]!;
 
 console.log(`backend:            ${values.postgres ? 'server PostgreSQL' : 'embedded (PGlite)'}`);
 console.log(`jobs run:           ${ran} (${left.rows[0]!.n} left)`);
 console.log(`time:               ${seconds.toFixed(2)} s`);
 console.log(`jobs a second:      ${(ran / seconds).toFixed(0)}`);
 console.log(`statements a job:   ${(statements / ran).toFixed(2)}`);
+console.log(
+  `alerts started:     ${alert.n}, ${values['no-urgent'] ? 'as ordinary jobs' : 'urgent'}: median ${alert.median?.toFixed(2)} s, ` +
+    `last ${alert.max?.toFixed(2)} s after the drain began`,
+);
 
 await db.query({ text: `UPDATE jobs SET run_at = now() WHERE run_at > now() + interval '23 hours'` });
 await database.close();

@@ -11,7 +11,7 @@ import { verifyWebhook } from '../../platform/outbound/standard-webhooks.js';
 import { loadJwtSecret } from '../../platform/secrets.js';
 import { registerIncidentJobs } from '../incidents/incidents.jobs.js';
 import { smtpChannel } from '../notifications/notifications.email.js';
-import { fanOut, registerNotificationJobs, type NotifierDeps } from '../notifications/notifications.jobs.js';
+import { fanOut, registerNotificationJobs, SEND_JOB, type NotifierDeps } from '../notifications/notifications.jobs.js';
 import { addPushSubscription } from '../notifications/notifications.repository.js';
 import { deriveUnsubscribeKey } from '../notifications/notifications.unsubscribe.js';
 import { loadVapidKeys } from '../notifications/notifications.webpush.js';
@@ -476,6 +476,105 @@ describe('emergency alerts', () => {
     await emergencyTrigger({ ...emergency, db: recorded.db })(incident.id);
     expect(recorded.transactions).toBe(0);
     expect(recorded.statements).toHaveLength(1);
+  });
+});
+
+describe('job urgency', () => {
+  const jobsOf = async (incidentId: string) =>
+    (
+      await query<{ name: string; urgent: boolean }>(
+        `SELECT name, urgent FROM jobs WHERE payload->>'incidentId' = $1 ORDER BY id`,
+        [incidentId],
+      )
+    ).rows;
+
+  it('what may start or climb an alert is urgent (claimed before any backlog); the rest is not', async () => {
+    const ordinary = await report('Streetlight out on Voortrekker Road');
+    expect(await jobsOf(ordinary.id)).toEqual([{ name: 'incident.created.v1', urgent: false }]);
+    await drain();
+
+    // made critical: its job starts the alert, and the alert's next level is urgent too
+    await makeCritical(ordinary.id);
+    expect(await jobsOf(ordinary.id)).toEqual([{ name: 'incident.updated.v1', urgent: true }]);
+    // the job starts the alert; the fan-out then queues the emergency's deliveries in urgent jobs
+    // of their own
+    await sequenced();
+    await fanOut(notifier);
+    await runner.runDue();
+    await sequenced();
+    await fanOut(notifier);
+    const sends = await query<{ kind: string; urgent: boolean }>(
+      `SELECT DISTINCT d.kind, j.urgent
+       FROM jobs j CROSS JOIN LATERAL jsonb_array_elements_text(j.payload->'ids') AS x (id)
+       JOIN notification_deliveries d ON d.id = x.id::bigint
+       WHERE j.name = $1 AND d.event_id IN (SELECT id FROM incident_events WHERE incident_id = $2)`,
+      [SEND_JOB, ordinary.id],
+    );
+    expect(sends.rows).toContainEqual({ kind: 'emergency', urgent: true });
+    expect(sends.rows.filter((r) => r.kind !== 'emergency' && r.urgent)).toEqual([]);
+    await drain();
+    expect(await jobsOf(ordinary.id)).toEqual([{ name: ESCALATE_JOB, urgent: true }]);
+
+    // other changes to it are not
+    const assigned = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${ordinary.id}`,
+      headers: await moderator(),
+      payload: { status: 'acknowledged' },
+    });
+    expect(assigned.statusCode, assigned.body).toBe(200);
+    expect((await jobsOf(ordinary.id)).filter((j) => j.name === 'incident.updated.v1')).toEqual([
+      { name: 'incident.updated.v1', urgent: false },
+    ]);
+    await drain();
+
+    const critical = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: await as(RESIDENT),
+      payload: {
+        title: 'Shack fire spreading',
+        description: '',
+        categoryId,
+        priority: 'critical',
+        location: { type: 'Point', coordinates: HERE },
+      },
+    });
+    expect(critical.statusCode, critical.body).toBe(201);
+    expect(await jobsOf(json(critical).id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
+    await drain();
+
+    // a report of medium priority in an emergency category
+    const made = await inject({
+      method: 'POST',
+      url: '/api/v1/categories',
+      headers: await admin(),
+      payload: { slug: 'flash-flood', name: { en: 'Flash flood', af: 'Skielike vloed' } },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const flood = json(made).id as string;
+    const patched = await inject({
+      method: 'PATCH',
+      url: `/api/v1/categories/${flood}`,
+      headers: await admin(),
+      payload: { emergency: true },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const flooded = await inject({
+      method: 'POST',
+      url: '/api/v1/incidents',
+      headers: await as(RESIDENT),
+      payload: {
+        title: 'River over the low-water bridge',
+        description: '',
+        categoryId: flood,
+        location: { type: 'Point', coordinates: HERE },
+      },
+    });
+    expect(flooded.statusCode, flooded.body).toBe(201);
+    expect(json(flooded).priority).toBe('medium');
+    expect(await jobsOf(json(flooded).id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
+    await drain();
   });
 });
 

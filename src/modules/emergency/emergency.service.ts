@@ -133,13 +133,14 @@ async function alertLevel(
       entityId: incidentId,
       data: { ...data, at: now.toISOString() },
     });
-    if (level === LAST_LEVEL) await enqueue(tx, WEBHOOK_JOB, { incidentId }, { maxAttempts: 12 });
+    if (level === LAST_LEVEL) await enqueue(tx, WEBHOOK_JOB, { incidentId }, { maxAttempts: 12, urgent: true });
     const reached = level === LAST_LEVEL || count > 0;
     if (reached && level < last) {
       const escalatesAt = new Date(now.getTime() + settings.escalationMinutes * 60_000);
       await repo.moveAlert(tx, incidentId, { level, state: 'active', escalatesAt });
       await enqueue(tx, ESCALATE_JOB, { incidentId, level: level + 1 } satisfies EscalatePayload, {
         runAt: escalatesAt,
+        urgent: true,
       });
       return level;
     }

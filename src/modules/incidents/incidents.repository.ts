@@ -36,6 +36,8 @@ export interface IncidentRow {
   authority_name?: string | null;
   /** the authority's delivery kind, returned by insertIncident only (decides the forwarding job) */
   authority_delivery?: string | null;
+  /** whether its category is an emergency one, returned by insertIncident only (decides the job's urgency) */
+  category_emergency?: boolean;
   /** held by pre-moderation until a moderator decides (moderation module); optional for rows made before it */
   pending_approval?: boolean;
   /** the incident this one was merged into (duplicates module); optional for rows made before it */
@@ -183,7 +185,7 @@ export async function insertIncident(tx: Queryable, v: IncidentInsert): Promise<
            fol AS (
            INSERT INTO incident_follows (incident_id, user_id, created_at)
            SELECT id, reporter_id, created_at FROM ins WHERE reporter_id IS NOT NULL)
-           ${SELECT}, au.delivery->>'kind' AS authority_delivery
+           ${SELECT}, au.delivery->>'kind' AS authority_delivery, c.emergency AS category_emergency
            FROM ins i
            JOIN categories c ON c.id = i.category_id
            LEFT JOIN users r ON r.id = i.reporter_id
@@ -301,10 +303,13 @@ export async function userExists(db: Queryable, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function findActiveCategory(db: Queryable, id: string): Promise<{ id: string; active: boolean } | null> {
-  const { rows } = await db.query<{ id: string; active: boolean }>({
-    name: 'categories.activeById',
-    text: 'SELECT id, active FROM categories WHERE id = $1',
+export async function findActiveCategory(
+  db: Queryable,
+  id: string,
+): Promise<{ id: string; active: boolean; emergency: boolean } | null> {
+  const { rows } = await db.query<{ id: string; active: boolean; emergency: boolean }>({
+    name: 'categories.activeEmergencyById',
+    text: 'SELECT id, active, emergency FROM categories WHERE id = $1',
     values: [id],
   });
   return rows[0] ?? null;

@@ -160,7 +160,8 @@ export async function createIncident(
       events,
       source ? { via: source.via, keyId: source.keyId } : {},
     );
-    await enqueue(tx, 'incident.created.v1', { incidentId: row.id });
+    // its job may start an emergency alert: ahead of any backlog of ordinary jobs
+    await enqueue(tx, 'incident.created.v1', { incidentId: row.id }, { urgent: mayStartAlert(row) });
     // a report held by pre-moderation goes to the authority once approved (moderation module)
     if (row.authority_id && row.authority_delivery && row.authority_delivery !== 'none' && !row.pending_approval) {
       await enqueueForward(tx, { incidentId: row.id, authorityId: row.authority_id });
@@ -482,10 +483,12 @@ export async function applyChange(
     }
     event(next.assigneeId === null ? 'unassigned' : 'assigned', { from: current.assignee_id, to: next.assigneeId });
   }
+  let emergencyCategory = false;
   if (next.categoryId !== current.category_id) {
     const category = await repo.findActiveCategory(tx, next.categoryId);
     if (!category) throw invalidField('/body/categoryId', 'validation.category_missing');
     if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
+    emergencyCategory = category.emergency;
     event('category_changed', { from: current.category_id, to: next.categoryId });
   }
   if (next.isPublic !== current.is_public) event('visibility_changed', { from: current.is_public, to: next.isPublic });
@@ -553,8 +556,15 @@ export async function applyChange(
       events.map((e) => [e.type, e.type === 'comment' ? { templateId: e.data.templateId } : e.data]),
     ),
   });
-  await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) });
+  // made critical, or moved into an emergency category: its job may start an alert
+  const urgent = (next.priority === 'critical' && current.priority !== 'critical') || emergencyCategory;
+  await enqueue(tx, 'incident.updated.v1', { incidentId: current.id, changes: events.map((e) => e.type) }, { urgent });
   const updated = await repo.findIncidentById(tx, current.id);
   if (!updated) throw new Error('incident vanished inside its own transaction');
   return updated;
+}
+
+/** Whether a new incident's job may start an emergency alert (see emergency.service.ts reasonFor). */
+function mayStartAlert(row: repo.IncidentRow): boolean {
+  return row.priority === 'critical' || row.category_emergency === true;
 }

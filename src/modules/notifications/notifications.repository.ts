@@ -135,13 +135,16 @@ export async function fanOutEvents(
                      ELSE EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = r.user_id) END
                ORDER BY r.position, r.pass, r.user_id, ch.channel
                ON CONFLICT (event_id, user_id, channel) DO NOTHING
-               RETURNING id
+               RETURNING id, kind
              ),
+             -- an emergency's deliveries go in urgent jobs of their own, ahead of any backlog
              queued AS (
-               INSERT INTO jobs (name, payload, max_attempts)
-               SELECT $9::text, jsonb_build_object('ids', jsonb_agg(id ORDER BY id)), $11::int
-               FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / $10::int AS part FROM outbound) parts
-               GROUP BY part
+               INSERT INTO jobs (name, payload, max_attempts, urgent)
+               SELECT $9::text, jsonb_build_object('ids', jsonb_agg(id ORDER BY id)), $11::int, urgent
+               FROM (SELECT id, kind = ANY ($7::text[]) AS urgent,
+                            (row_number() OVER (PARTITION BY kind = ANY ($7::text[]) ORDER BY id) - 1) / $10::int AS part
+                     FROM outbound) parts
+               GROUP BY urgent, part
                RETURNING 1
              )
              SELECT (SELECT array_agg(DISTINCT event_id ORDER BY event_id)::text[] FROM in_app) AS in_app_events,

@@ -193,6 +193,30 @@ describe('durable jobs', () => {
     expect(runs).toBe(1);
   });
 
+  it('claim urgent jobs before every ordinary one that is due, and run them first', async () => {
+    const { db } = t.current;
+    const ran: string[] = [];
+    const runner = new JobRunner(db, quiet, { batchSize: 5 });
+    runner.register<{ n: string }>({ name: 'test.order', handle: async (p) => void ran.push(p.n) });
+    // a backlog of twelve ordinary jobs, due a minute ago; then two urgent ones, due now and earlier
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 12; n++) {
+        await enqueue(tx, 'test.order', { n: `ordinary ${n}` }, { runAt: new Date(Date.now() - 60_000 + n) });
+      }
+      await enqueue(tx, 'test.order', { n: 'urgent late' }, { urgent: true });
+      await enqueue(tx, 'test.order', { n: 'urgent early' }, { urgent: true, runAt: new Date(Date.now() - 1_000) });
+      // urgent, but not due yet: waits its time like any other
+      await enqueue(tx, 'test.order', { n: 'urgent future' }, { urgent: true, runAt: new Date(Date.now() + 60_000) });
+    });
+
+    expect(await runner.runDue()).toBe(5);
+    expect(ran).toEqual(['urgent early', 'urgent late', 'ordinary 0', 'ordinary 1', 'ordinary 2']);
+    while ((await runner.runDue()) > 0);
+    expect(ran).toHaveLength(14);
+    expect(ran).not.toContain('urgent future');
+    await db.query({ text: `DELETE FROM jobs WHERE name = 'test.order'` });
+  });
+
   it('backoff doubles and is capped at an hour', () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
   });

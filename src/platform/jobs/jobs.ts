@@ -52,13 +52,18 @@ export async function enqueue<P extends object>(
   tx: Queryable,
   name: string,
   payload: P,
-  options: { runAt?: Date; maxAttempts?: number } = {},
+  options: {
+    runAt?: Date;
+    maxAttempts?: number;
+    /** claimed before every ordinary job that is due (work that may alert people to an emergency) */
+    urgent?: boolean;
+  } = {},
 ): Promise<void> {
   await write(tx, {
     name: 'jobs.enqueue',
-    text: `INSERT INTO jobs (name, payload, run_at, max_attempts)
-           VALUES ($1, $2, coalesce($3, now()), $4)`,
-    values: [name, JSON.stringify(payload), options.runAt ?? null, options.maxAttempts ?? 10],
+    text: `INSERT INTO jobs (name, payload, run_at, max_attempts, urgent)
+           VALUES ($1, $2, coalesce($3, now()), $4, $5)`,
+    values: [name, JSON.stringify(payload), options.runAt ?? null, options.maxAttempts ?? 10, options.urgent ?? false],
   });
 }
 
@@ -82,7 +87,14 @@ interface ClaimedJob {
   payload: unknown;
   attempts: number;
   max_attempts: number;
+  urgent: boolean;
+  /** microseconds since 1970, for the order of a batch */
+  due: number;
 }
+
+/** Urgent jobs first, then the ones due first: the order a batch runs in. */
+const claimOrder = (a: ClaimedJob, b: ClaimedJob): number =>
+  Number(b.urgent) - Number(a.urgent) || a.due - b.due || a.id - b.id;
 
 export class JobRunner {
   private readonly handlers = new Map<string, JobDefinition<never>>();
@@ -242,20 +254,33 @@ export class JobRunner {
   private async claim(): Promise<ClaimedJob[]> {
     const names = [...this.handlers.keys()];
     if (names.length === 0) return [];
+    // The urgent jobs that are due (their own small index), then ordinary ones to fill the batch.
     const { rows } = await this.db.query<ClaimedJob>({
-      text: `UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
+      name: 'jobs.claim',
+      text: `WITH urgent AS (
+               SELECT id FROM jobs
+               WHERE urgent AND run_at <= now() AND attempts < max_attempts
+                 AND (locked_until IS NULL OR locked_until < now())
+                 AND name = ANY($1)
+               ORDER BY run_at, id
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED),
+             ordinary AS (
+               SELECT id FROM jobs
+               WHERE NOT urgent AND run_at <= now() AND attempts < max_attempts
+                 AND (locked_until IS NULL OR locked_until < now())
+                 AND name = ANY($1)
+               ORDER BY run_at, id
+               LIMIT $2 - (SELECT count(*) FROM urgent)
+               FOR UPDATE SKIP LOCKED)
+             UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
                              attempts = attempts + 1
-             WHERE id IN (SELECT id FROM jobs
-                          WHERE run_at <= now() AND attempts < max_attempts
-                            AND (locked_until IS NULL OR locked_until < now())
-                            AND name = ANY($1)
-                          ORDER BY run_at, id
-                          LIMIT $2
-                          FOR UPDATE SKIP LOCKED)
-             RETURNING id, name, payload, attempts, max_attempts`,
+             WHERE id IN (SELECT id FROM urgent UNION ALL SELECT id FROM ordinary)
+             RETURNING id, name, payload, attempts, max_attempts, urgent,
+                       (EXTRACT(EPOCH FROM run_at) * 1000000)::float8 AS due`,
       values: [names, this.options.batchSize ?? 20, this.options.lockSeconds ?? 300, this.workerId],
     });
-    return rows;
+    return rows.sort(claimOrder);
   }
 
   /** Runs one job; returns whether it succeeded (and is to be deleted with its batch). */
