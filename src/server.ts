@@ -85,7 +85,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
  * requests' pool, the runner queued behind every waiting request, the oldest job waited as long
  * as the load lasted (18.8 s after 20 s) and the backlog only drained once it stopped.
  */
-export const JOB_CONNECTIONS = 2;
+const JOB_CONNECTIONS = 2;
 
 /**
  * The job runner of a `serve` that runs jobs itself, started on connections of its own: it

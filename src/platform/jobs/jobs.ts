@@ -87,14 +87,11 @@ interface ClaimedJob {
   payload: unknown;
   attempts: number;
   max_attempts: number;
-  urgent: boolean;
-  /** microseconds since 1970, for the order of a batch */
-  due: number;
 }
 
-/** Urgent jobs first, then the ones due first: the order a batch runs in. */
-const claimOrder = (a: ClaimedJob, b: ClaimedJob): number =>
-  Number(b.urgent) - Number(a.urgent) || a.due - b.due || a.id - b.id;
+/** A job that a runner may claim now (over `jobs`, unqualified): due, attempts left, not leased. */
+export const CLAIMABLE = `run_at <= now() AND attempts < max_attempts
+                          AND (locked_until IS NULL OR locked_until < now())`;
 
 export class JobRunner {
   private readonly handlers = new Map<string, JobDefinition<never>>();
@@ -254,33 +251,30 @@ export class JobRunner {
   private async claim(): Promise<ClaimedJob[]> {
     const names = [...this.handlers.keys()];
     if (names.length === 0) return [];
-    // The urgent jobs that are due (their own small index), then ordinary ones to fill the batch.
+    // The urgent jobs that are due (their own small index), then ordinary ones to fill the
+    // batch; the batch runs in that order.
     const { rows } = await this.db.query<ClaimedJob>({
       name: 'jobs.claim',
       text: `WITH urgent AS (
-               SELECT id FROM jobs
-               WHERE urgent AND run_at <= now() AND attempts < max_attempts
-                 AND (locked_until IS NULL OR locked_until < now())
-                 AND name = ANY($1)
+               SELECT id FROM jobs WHERE urgent AND ${CLAIMABLE} AND name = ANY($1)
                ORDER BY run_at, id
                LIMIT $2
                FOR UPDATE SKIP LOCKED),
              ordinary AS (
-               SELECT id FROM jobs
-               WHERE NOT urgent AND run_at <= now() AND attempts < max_attempts
-                 AND (locked_until IS NULL OR locked_until < now())
-                 AND name = ANY($1)
+               SELECT id FROM jobs WHERE NOT urgent AND ${CLAIMABLE} AND name = ANY($1)
                ORDER BY run_at, id
                LIMIT $2 - (SELECT count(*) FROM urgent)
-               FOR UPDATE SKIP LOCKED)
-             UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
-                             attempts = attempts + 1
-             WHERE id IN (SELECT id FROM urgent UNION ALL SELECT id FROM ordinary)
-             RETURNING id, name, payload, attempts, max_attempts, urgent,
-                       (EXTRACT(EPOCH FROM run_at) * 1000000)::float8 AS due`,
+               FOR UPDATE SKIP LOCKED),
+             claimed AS (
+               UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
+                               attempts = attempts + 1
+               WHERE id IN (SELECT id FROM urgent UNION ALL SELECT id FROM ordinary)
+               RETURNING id, name, payload, attempts, max_attempts, urgent, run_at)
+             SELECT id, name, payload, attempts, max_attempts FROM claimed
+             ORDER BY urgent DESC, run_at, id`,
       values: [names, this.options.batchSize ?? 20, this.options.lockSeconds ?? 300, this.workerId],
     });
-    return rows.sort(claimOrder);
+    return rows;
   }
 
   /** Runs one job; returns whether it succeeded (and is to be deleted with its batch). */

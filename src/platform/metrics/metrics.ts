@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import { AppError } from '../http/errors.js';
+import { CLAIMABLE } from '../jobs/jobs.js';
 import { processRegistry } from './process.js';
 import { withTimeout } from '../timeout.js';
 
@@ -161,8 +162,7 @@ async function readJobQueues(db: Database, timeoutMs: number): Promise<QueueRow[
                SELECT name, count(*)::int AS waiting,
                       EXTRACT(EPOCH FROM (now() - min(run_at)))::float8 AS oldest_seconds
                FROM jobs
-               WHERE attempts < max_attempts AND run_at <= now()
-                 AND (locked_until IS NULL OR locked_until < now())
+               WHERE ${CLAIMABLE}
                GROUP BY name),
              dead AS (
                SELECT name, count(*)::int AS dead FROM jobs WHERE dead_at IS NOT NULL GROUP BY name)
