@@ -181,16 +181,40 @@ async function advance(minutes: number): Promise<void> {
 }
 
 let categoryId: string;
-async function report(title: string, at: [number, number] = HERE): Promise<{ id: string; reference: string }> {
+async function report(
+  title: string,
+  extra: { priority?: string; categoryId?: string } = {},
+): Promise<{ id: string; reference: string; priority: string }> {
   categoryId ??= json(await inject({ url: '/api/v1/categories' })).items[0].id;
   const res = await inject({
     method: 'POST',
     url: '/api/v1/incidents',
     headers: await as(RESIDENT),
-    payload: { title, description: 'Now', categoryId, location: { type: 'Point', coordinates: at } },
+    payload: { title, description: 'Now', categoryId, location: { type: 'Point', coordinates: HERE }, ...extra },
   });
   expect(res.statusCode, res.body).toBe(201);
   return json(res);
+}
+
+/** A new category that an admin then makes an emergency one (a category is made ordinary). */
+async function emergencyCategory(slug: string, name: { en: string; af: string }): Promise<string> {
+  const created = await inject({
+    method: 'POST',
+    url: '/api/v1/categories',
+    headers: await admin(),
+    payload: { slug, name },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  expect(json(created).emergency).toBe(false);
+  const patched = await inject({
+    method: 'PATCH',
+    url: `/api/v1/categories/${json(created).id}`,
+    headers: await admin(),
+    payload: { emergency: true },
+  });
+  expect(patched.statusCode, patched.body).toBe(200);
+  expect(json(patched).emergency).toBe(true);
+  return json(created).id;
 }
 
 async function makeCritical(id: string): Promise<void> {
@@ -406,22 +430,7 @@ describe('emergency alerts', () => {
   });
 
   it('a report in an emergency category alerts every responder when nobody is on duty', async () => {
-    const created = await inject({
-      method: 'POST',
-      url: '/api/v1/categories',
-      headers: await admin(),
-      payload: { slug: 'medical-emergency', name: { en: 'Medical emergency', af: 'Mediese noodgeval' } },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    expect(json(created).emergency).toBe(false);
-    const patched = await inject({
-      method: 'PATCH',
-      url: `/api/v1/categories/${json(created).id}`,
-      headers: await admin(),
-      payload: { emergency: true },
-    });
-    expect(patched.statusCode, patched.body).toBe(200);
-    expect(json(patched).emergency).toBe(true);
+    const medical = await emergencyCategory('medical-emergency', { en: 'Medical emergency', af: 'Mediese noodgeval' });
 
     const off = await inject({
       method: 'DELETE',
@@ -443,7 +452,7 @@ describe('emergency alerts', () => {
       payload: {
         title: 'Man collapsed at the taxi rank',
         description: '',
-        categoryId: json(created).id,
+        categoryId: medical,
         location: { type: 'Point', coordinates: HERE },
       },
     });
@@ -528,52 +537,15 @@ describe('job urgency', () => {
     ]);
     await drain();
 
-    const critical = await inject({
-      method: 'POST',
-      url: '/api/v1/incidents',
-      headers: await as(RESIDENT),
-      payload: {
-        title: 'Shack fire spreading',
-        description: '',
-        categoryId,
-        priority: 'critical',
-        location: { type: 'Point', coordinates: HERE },
-      },
-    });
-    expect(critical.statusCode, critical.body).toBe(201);
-    expect(await jobsOf(json(critical).id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
+    const critical = await report('Shack fire spreading', { priority: 'critical' });
+    expect(await jobsOf(critical.id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
     await drain();
 
     // a report of medium priority in an emergency category
-    const made = await inject({
-      method: 'POST',
-      url: '/api/v1/categories',
-      headers: await admin(),
-      payload: { slug: 'flash-flood', name: { en: 'Flash flood', af: 'Skielike vloed' } },
-    });
-    expect(made.statusCode, made.body).toBe(201);
-    const flood = json(made).id as string;
-    const patched = await inject({
-      method: 'PATCH',
-      url: `/api/v1/categories/${flood}`,
-      headers: await admin(),
-      payload: { emergency: true },
-    });
-    expect(patched.statusCode, patched.body).toBe(200);
-    const flooded = await inject({
-      method: 'POST',
-      url: '/api/v1/incidents',
-      headers: await as(RESIDENT),
-      payload: {
-        title: 'River over the low-water bridge',
-        description: '',
-        categoryId: flood,
-        location: { type: 'Point', coordinates: HERE },
-      },
-    });
-    expect(flooded.statusCode, flooded.body).toBe(201);
-    expect(json(flooded).priority).toBe('medium');
-    expect(await jobsOf(json(flooded).id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
+    const flood = await emergencyCategory('flash-flood', { en: 'Flash flood', af: 'Skielike vloed' });
+    const flooded = await report('River over the low-water bridge', { categoryId: flood });
+    expect(flooded.priority).toBe('medium');
+    expect(await jobsOf(flooded.id)).toEqual([{ name: 'incident.created.v1', urgent: true }]);
     await drain();
   });
 });
