@@ -7,6 +7,7 @@ import type { Database } from './platform/db/database.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHardening } from './platform/http/hardening.js';
 import { registerRateLimits } from './platform/http/rate-limit.js';
+import { registerCompression } from './platform/http/compression.js';
 import type { Cache } from './platform/cache/cache.js';
 import { registerHttpCache } from './platform/cache/http-cache.js';
 import { cacheNamespace, openCache } from './platform/cache/open.js';
@@ -167,6 +168,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cache = deps.cache ?? openCache(config, app.log, config.redis ? await cacheNamespace(db) : 'local');
   if (!deps.cache) app.addHook('onClose', async () => cache.close());
   registerHttpCache(app, cache, { incidentStamp: () => countedChangeStamp(db) });
+  // after the cache's hooks: its ETags and 304s are over the bytes as they are
+  if (config.http.compression) registerCompression(app);
 
   const realtime = createRealtime({ db, bus, tokens: identity.tokens, log: app.log, options: deps.realtimeOptions });
   await app.register(websocket, {

@@ -32,6 +32,8 @@ describe('config', () => {
     expect(config.http.host).toBe('0.0.0.0');
     expect(config.rateLimits).toBe(false);
     expect(config.jobsInProcess).toBe(false);
+    expect(config.http.compression).toBe(true);
+    expect(loadConfig({ HTTP_COMPRESSION: 'off' }).http.compression).toBe(false);
   });
 
   it('reports every bad variable at once', () => {
@@ -47,12 +49,14 @@ describe('config', () => {
         OUTBOUND_ALLOW_ADDRESSES: '10.0.0.0/8, council.example, 127.0.0.2/40',
         S3_SSE: 'rot13',
         MEDIA_URL_TTL_SECONDS: '5',
+        HTTP_COMPRESSION: 'sometimes',
       });
     } catch (err) {
       error = err as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.problems).toHaveLength(10);
+    expect(error!.problems).toHaveLength(11);
+    expect(error!.message).toContain('HTTP_COMPRESSION must be on or off');
     expect(error!.message).toContain('"council.example" is not an IP address or CIDR');
     expect(error!.message).toContain('"127.0.0.2/40"');
     expect(error!.message).toContain('S3_SSE');

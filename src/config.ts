@@ -18,6 +18,8 @@ export interface Config {
     readonly trustProxy: readonly string[] | false;
     /** origins allowed by CORS, exact scheme://host[:port] */
     readonly corsOrigins: readonly string[];
+    /** Brotli or gzip for the clients that ask (src/platform/http/compression.ts); off leaves it to a proxy */
+    readonly compression: boolean;
   };
   readonly log: { readonly level: string };
   readonly dataDir: string;
@@ -315,7 +317,14 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     env: appEnv,
-    http: { host, port, publicUrl, trustProxy: trustProxy ?? false, corsOrigins },
+    http: {
+      host,
+      port,
+      publicUrl,
+      trustProxy: trustProxy ?? false,
+      corsOrigins,
+      compression: bool('HTTP_COMPRESSION', true),
+    },
     log: { level: logLevel },
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     db: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize } : { kind: 'embedded', poolSize },

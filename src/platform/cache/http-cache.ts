@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Cache } from './cache.js';
+import { addVary } from '../http/vary.js';
 
 /** What a write can change, as cache tags. */
 export type CacheTag = 'categories' | 'incidents';
@@ -133,15 +134,8 @@ export function registerHttpCache(
 
 function setValidators(request: FastifyRequest, reply: FastifyReply, options: RouteCacheOptions, etag: string): void {
   reply.header('etag', etag);
-  // the language and the viewer change the bytes; kept beside what others vary on (CORS: Origin)
-  const vary = new Set(
-    String(reply.getHeader('vary') ?? '')
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  );
-  vary.add('Accept-Language').add('Authorization');
-  reply.header('vary', [...vary].join(', '));
+  // the language and the viewer change the bytes
+  addVary(reply, 'Accept-Language', 'Authorization');
   reply.header(
     'cache-control',
     isShared(request)
