@@ -5,7 +5,8 @@
 #   DATA_DIR=/tmp/bw-bench bench/run-all.sh            # embedded mode (PGlite), a scratch DATA_DIR
 #
 # Settings (environment): INCIDENTS (1000000), SEED (1), DURATION (20), CONNECTIONS (50),
-# WARMUP (3), PORT (3000), SKIP_SEED=1 to reuse a database seeded before.
+# WARMUP (3), PORT (3000), SKIP_SEED=1 to reuse a database seeded before, ACCEPT_ENCODING (none;
+# 'br, gzip' asks for compressed answers, as browsers do).
 # The database gets INCIDENTS synthetic incidents: point it at a scratch database only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +66,7 @@ done
 curl -sf "$url/healthz" >/dev/null || { echo "run-all: the server did not answer on $url/healthz" >&2; exit 1; }
 
 node --import tsx bench/load.ts --url "$url" --workload all --duration "$DURATION" \
-  --connections "$CONNECTIONS" --warmup "$WARMUP" --seed "$SEED" --pid "$server"
+  --connections "$CONNECTIONS" --warmup "$WARMUP" --seed "$SEED" --pid "$server" \
+  --accept-encoding "${ACCEPT_ENCODING:-}"
 
 echo "# server log: $log"

@@ -53,7 +53,7 @@ describe('POST /incidents', () => {
       metadata: { lanes: 2 },
       category: { slug: 'pothole', name: 'Pothole' },
       location: { type: 'Point', coordinates: [28.0473, -26.2041] },
-      reporter: { id: RESIDENT },
+      reporter: { id: RESIDENT, displayName: 'Test user 0001' },
       assignee: null,
     });
     expect(incident.reference).toMatch(/^BW-[0-9A-HJKMNP-TV-Z]{8}$/);
@@ -391,10 +391,18 @@ describe('PATCH /incidents/:id', () => {
     expect(json(res)).toMatchObject({
       status: 'acknowledged',
       priority: 'high',
-      assignee: { id: RESIDENT_2 },
+      assignee: { id: RESIDENT_2, displayName: 'Test user 0002' },
       category: { slug: 'water-leak' },
       isPublic: false,
       version: 2,
+    });
+    // a list shows the same names
+    const listed = json(
+      await inject({ url: '/api/v1/incidents?near=28.0473,-26.2041&radius=10&limit=200', headers: await staff() }),
+    ).items.find((i: { id: string }) => i.id === incident.id);
+    expect(listed).toMatchObject({
+      reporter: { id: RESIDENT, displayName: 'Test user 0001' },
+      assignee: { id: RESIDENT_2, displayName: 'Test user 0002' },
     });
     const timeline = json(await inject({ url: `/api/v1/incidents/${incident.id}/timeline`, headers: await staff() }));
     expect(timeline.items.map((e: { type: string }) => e.type)).toEqual([
