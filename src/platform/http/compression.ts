@@ -104,12 +104,12 @@ export function registerCompression(app: FastifyInstance): void {
       });
       return encoded;
     }
-    const bytes = typeof payload === 'string' ? Buffer.from(payload) : (payload as Buffer);
-    if (bytes.length < MIN_COMPRESSED_BYTES) return payload;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (size < MIN_COMPRESSED_BYTES) return payload;
     addVary(reply, 'Accept-Encoding');
     const coding = negotiateEncoding(request.headers['accept-encoding']);
-    if (coding === null) return bytes;
-    const encoded = await compressBytes(coding, bytes);
+    if (coding === null) return payload;
+    const encoded = await compressBytes(coding, typeof payload === 'string' ? Buffer.from(payload) : payload);
     setEncodingHeaders(reply, coding);
     return encoded;
   });
