@@ -2,7 +2,13 @@ import { Readable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCompressible, MIN_COMPRESSED_BYTES, negotiateEncoding, registerCompression } from './compression.js';
+import {
+  isCompressible,
+  MAX_INLINE_BYTES,
+  MIN_COMPRESSED_BYTES,
+  negotiateEncoding,
+  registerCompression,
+} from './compression.js';
 
 describe('negotiateEncoding', () => {
   it('prefers Brotli, then gzip, as a browser asks', () => {
@@ -73,6 +79,8 @@ describe('registerCompression', () => {
     registerCompression(app);
     app.get('/list', async () => ({ items }));
     app.get('/small', async () => ({ ok: true }));
+    // over MAX_INLINE_BYTES: compressed on the thread pool
+    app.get('/large', async () => ({ items: Array.from({ length: 40 }, () => items) }));
     app.get('/bytes', async (_request, reply) =>
       reply.type('application/json').send(Buffer.from(JSON.stringify({ items }))),
     );
@@ -117,6 +125,17 @@ describe('registerCompression', () => {
     expect(gzip.headers['content-encoding']).toBe('gzip');
     expect(Number(gzip.headers['content-length'])).toBe(gzip.rawPayload.length);
     expect(gunzipSync(gzip.rawPayload).toString()).toBe(JSON.stringify({ items }));
+  });
+
+  it('compresses an answer too large for the event loop on the thread pool, in either coding', async () => {
+    const plain = await app.inject({ url: '/large' });
+    expect(plain.rawPayload.length).toBeGreaterThan(MAX_INLINE_BYTES);
+    const br = await app.inject({ url: '/large', headers: { 'accept-encoding': 'br' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(plain.body);
+    const gzip = await app.inject({ url: '/large', headers: { 'accept-encoding': 'gzip' } });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.rawPayload).toString()).toBe(plain.body);
   });
 
   it('compresses a stream as it goes, without a length', async () => {
