@@ -80,10 +80,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 /**
- * Connections the in-process job runner has to itself: its loop and a periodic job (the vacuum
- * holds one for a session lock) at once. Measured on embedded W1 (50 connections): on the
- * requests' pool, the runner queued behind every waiting request, the oldest job waited as long
- * as the load lasted (18.8 s after 20 s) and the backlog only drained once it stopped.
+ * Connections the in-process job runner has to itself: its lanes (DEFAULT_LANES, jobs.ts) and
+ * periodic jobs (the vacuum holds one for a session lock) share them. Lanes mostly wait on the
+ * network (forwards, webhooks, mail), which holds no connection. Measured on embedded W1 (50
+ * connections): on the requests' pool, the runner queued behind every waiting request, the
+ * oldest job waited as long as the load lasted (18.8 s after 20 s) and the backlog only drained
+ * once it stopped.
  */
 const JOB_CONNECTIONS = 2;
 

@@ -217,7 +217,71 @@ describe('durable jobs', () => {
     await db.query({ text: `DELETE FROM jobs WHERE name = 'test.order'` });
   });
 
+  it('let a lane take urgent jobs alone, leaving the ordinary ones due', async () => {
+    const { db } = t.current;
+    const ran: string[] = [];
+    const runner = new JobRunner(db, quiet, { batchSize: 5 });
+    runner.register<{ n: string }>({ name: 'test.lane', handle: async (p) => void ran.push(p.n) });
+    await db.transaction(async (tx) => {
+      await enqueue(tx, 'test.lane', { n: 'ordinary' }, { runAt: new Date(Date.now() - 60_000) });
+      await enqueue(tx, 'test.lane', { n: 'urgent' }, { urgent: true });
+    });
+    expect(await runner.runDue({ urgentOnly: true })).toBe(1);
+    expect(await runner.runDue({ urgentOnly: true })).toBe(0);
+    expect(ran).toEqual(['urgent']);
+    expect(await runner.runDue()).toBe(1);
+    expect(ran).toEqual(['urgent', 'ordinary']);
+  });
+
+  it('run side by side: a job waiting on the network holds up neither an urgent job nor other ordinary ones', async () => {
+    const { db } = t.current;
+    let release!: () => void;
+    const network = new Promise<void>((resolve) => (release = resolve));
+    const started: number[] = [];
+    const ran: string[] = [];
+    // one urgent lane and two ordinary ones, polling often
+    const runner = new JobRunner(db, quiet, { lanes: 3, pollMs: 20 });
+    runner.register<{ n: number }>({
+      name: 'test.hanging',
+      handle: async (p) => {
+        started.push(p.n);
+        await network; // an authority's endpoint that does not answer
+      },
+    });
+    runner.register<{ n: string }>({ name: 'test.quick', handle: async (p) => void ran.push(p.n) });
+    await db.transaction(async (tx) => {
+      for (let n = 0; n < 3; n++) await enqueue(tx, 'test.hanging', { n });
+    });
+    runner.start();
+    try {
+      await until(() => started.length > 0);
+      // one lane holds the three forwards; the others go on
+      await db.transaction(async (tx) => {
+        await enqueue(tx, 'test.quick', { n: 'emergency alert' }, { urgent: true });
+        await enqueue(tx, 'test.quick', { n: 'status mail' });
+      });
+      await until(() => ran.length === 2);
+      expect(ran.sort()).toEqual(['emergency alert', 'status mail']);
+      expect(started).toHaveLength(1);
+    } finally {
+      release();
+      await until(() => started.length === 3);
+      await runner.stop();
+    }
+    const { rows } = await db.query({ text: `SELECT id FROM jobs WHERE name IN ('test.hanging', 'test.quick')` });
+    expect(rows).toEqual([]);
+  });
+
   it('backoff doubles and is capped at an hour', () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
   });
 });
+
+/** Waits for a condition the runner's lanes bring about (polled; fails after 5 s). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

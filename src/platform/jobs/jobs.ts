@@ -93,10 +93,24 @@ interface ClaimedJob {
 export const CLAIMABLE = `run_at <= now() AND attempts < max_attempts
                           AND (locked_until IS NULL OR locked_until < now())`;
 
+/**
+ * Loops that claim and run jobs side by side in one runner. A job waiting on the network (an
+ * authority's endpoint that never answers holds a forward for its 10 s timeout) then holds up
+ * its own loop only, and the first loop takes urgent jobs alone: an emergency alert is never
+ * queued behind a batch of slow forwards (a batch of 20 could hold one loop for 200 s).
+ */
+export const DEFAULT_LANES = 4;
+
+interface Lane {
+  /** claims urgent jobs only (the first lane, when there are several) */
+  urgentOnly: boolean;
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+}
+
 export class JobRunner {
   private readonly handlers = new Map<string, JobDefinition<never>>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly lanes: Lane[];
   private stopped = true;
   /** stop() was called: hand back what is claimed but not started (runDue alone never sets it) */
   private stopping = false;
@@ -115,8 +129,17 @@ export class JobRunner {
       lockSeconds?: number;
       /** the longest a finished job of a batch waits for its DELETE while the batch goes on */
       forgetAfterMs?: number;
+      /** loops claiming and running jobs side by side (DEFAULT_LANES) */
+      lanes?: number;
     } = {},
-  ) {}
+  ) {
+    const count = Math.max(1, options.lanes ?? DEFAULT_LANES);
+    this.lanes = Array.from({ length: count }, (_, i) => ({
+      urgentOnly: i === 0 && count > 1,
+      timer: null,
+      running: null,
+    }));
+  }
 
   register<P>(definition: JobDefinition<P>): void {
     this.handlers.set(definition.name, definition as JobDefinition<never>);
@@ -130,7 +153,7 @@ export class JobRunner {
   start(): void {
     this.stopped = false;
     this.stopping = false;
-    this.schedule(0);
+    for (const lane of this.lanes) this.schedule(lane, 0);
     for (const { name, intervalMs } of this.periodic) {
       // one run at a time: a slow run (a webhook that takes its full timeout) is not overlapped
       let running = false;
@@ -156,7 +179,8 @@ export class JobRunner {
 
   /** Ask for a prompt run (after an enqueue in this process) instead of waiting for the poll. */
   nudge(): void {
-    if (!this.stopped && !this.running) this.schedule(0);
+    if (this.stopped) return;
+    for (const lane of this.lanes) if (!lane.running) this.schedule(lane, 0);
   }
 
   async stop(): Promise<void> {
@@ -164,21 +188,24 @@ export class JobRunner {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    for (const lane of this.lanes) {
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = null;
+    }
     // periodic runs in flight finish too: the database closes after stop(), and a run cut off
     // there fails half-done ("Cannot use a pool after calling end on the pool")
-    await Promise.all([this.running, ...this.periodicRuns]);
+    await Promise.all([...this.lanes.map((lane) => lane.running), ...this.periodicRuns]);
   }
 
   /**
-   * Runs every due job once; returns how many ran. Used by the loop and by tests. Once stop() is
+   * Claims a batch of due jobs (urgent ones only, for the urgent lane) and runs them in turn;
+   * returns how many ran. Used by each lane's loop and by tests. Once stop() is
    * called, the job in hand finishes and the rest of the batch is handed back at once: a node
    * shutting down must not work through a whole batch (20 slow jobs could outlast its shutdown
    * deadline), nor keep them leased for lockSeconds where no other runner can take them.
    */
-  async runDue(): Promise<number> {
-    const jobs = await this.claim();
+  async runDue(options: { urgentOnly?: boolean } = {}): Promise<number> {
+    const jobs = await this.claim(options.urgentOnly ?? false);
     let finished: number[] = [];
     let since = performance.now();
     let ran = 0;
@@ -227,32 +254,32 @@ export class JobRunner {
     });
   }
 
-  private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.loop().finally(() => {
-        this.running = null;
+  private schedule(lane: Lane, ms: number): void {
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      lane.running = this.loop(lane).finally(() => {
+        lane.running = null;
       });
     }, ms);
-    this.timer.unref();
+    lane.timer.unref();
   }
 
-  private async loop(): Promise<void> {
+  private async loop(lane: Lane): Promise<void> {
     let ran = 0;
     try {
-      ran = await this.runDue();
+      ran = await this.runDue({ urgentOnly: lane.urgentOnly });
     } catch (err) {
       this.log.warn({ err: { message: (err as Error).message } }, 'job runner could not claim jobs');
     }
-    if (!this.stopped) this.schedule(ran > 0 ? 0 : (this.options.pollMs ?? 1000));
+    if (!this.stopped) this.schedule(lane, ran > 0 ? 0 : (this.options.pollMs ?? 1000));
   }
 
-  private async claim(): Promise<ClaimedJob[]> {
+  private async claim(urgentOnly: boolean): Promise<ClaimedJob[]> {
     const names = [...this.handlers.keys()];
     if (names.length === 0) return [];
     // The urgent jobs that are due (their own small index), then ordinary ones to fill the
-    // batch; the batch runs in that order.
+    // batch unless the lane takes urgent ones only; the batch runs in that order.
     const { rows } = await this.db.query<ClaimedJob>({
       name: 'jobs.claim',
       text: `WITH urgent AS (
@@ -263,7 +290,7 @@ export class JobRunner {
              ordinary AS (
                SELECT id FROM jobs WHERE NOT urgent AND ${CLAIMABLE} AND name = ANY($1)
                ORDER BY run_at, id
-               LIMIT $2 - (SELECT count(*) FROM urgent)
+               LIMIT CASE WHEN $5::boolean THEN 0 ELSE $2 - (SELECT count(*) FROM urgent) END
                FOR UPDATE SKIP LOCKED),
              claimed AS (
                UPDATE jobs SET locked_until = now() + make_interval(secs => $3), locked_by = $4,
@@ -272,7 +299,7 @@ export class JobRunner {
                RETURNING id, name, payload, attempts, max_attempts, urgent, run_at)
              SELECT id, name, payload, attempts, max_attempts FROM claimed
              ORDER BY urgent DESC, run_at, id`,
-      values: [names, this.options.batchSize ?? 20, this.options.lockSeconds ?? 300, this.workerId],
+      values: [names, this.options.batchSize ?? 20, this.options.lockSeconds ?? 300, this.workerId, urgentOnly],
     });
     return rows;
   }
