@@ -272,6 +272,24 @@ describe('durable jobs', () => {
     expect(rows).toEqual([]);
   });
 
+  it('say once, not once a lane and a poll, that they cannot claim jobs while the database is away', async () => {
+    const { db } = t.current;
+    const warnings: string[] = [];
+    const log = { ...quiet, warn: (_obj: object, msg: string) => void warnings.push(msg) };
+    const down = {
+      ...db,
+      query: async () => {
+        throw new Error('Connection terminated unexpectedly');
+      },
+    } as unknown as typeof db;
+    const runner = new JobRunner(down, log, { lanes: 4, pollMs: 5 });
+    runner.register({ name: 'test.unreachable', handle: async () => undefined });
+    runner.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await runner.stop();
+    expect(warnings).toEqual(['job runner could not claim jobs']);
+  });
+
   it('backoff doubles and is capped at an hour', () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([2, 4, 8, 1024, 3600]);
   });

@@ -101,6 +101,9 @@ export const CLAIMABLE = `run_at <= now() AND attempts < max_attempts
  */
 export const DEFAULT_LANES = 4;
 
+/** While claims fail (the database is down), how often a runner says so. */
+export const CLAIM_WARNING_INTERVAL_MS = 10_000;
+
 interface Lane {
   /** claims urgent jobs only (the first lane, when there are several) */
   urgentOnly: boolean;
@@ -111,6 +114,7 @@ interface Lane {
 export class JobRunner {
   private readonly handlers = new Map<string, JobDefinition<never>>();
   private readonly lanes: Lane[];
+  private lastClaimWarning = -Infinity;
   private stopped = true;
   /** stop() was called: hand back what is claimed but not started (runDue alone never sets it) */
   private stopping = false;
@@ -270,7 +274,12 @@ export class JobRunner {
     try {
       ran = await this.runDue({ urgentOnly: lane.urgentOnly });
     } catch (err) {
-      this.log.warn({ err: { message: (err as Error).message } }, 'job runner could not claim jobs');
+      // every lane fails alike while the database is away: one warning a runner per interval
+      const now = Date.now();
+      if (now - this.lastClaimWarning >= CLAIM_WARNING_INTERVAL_MS) {
+        this.lastClaimWarning = now;
+        this.log.warn({ err: { message: (err as Error).message } }, 'job runner could not claim jobs');
+      }
     }
     if (!this.stopped) this.schedule(lane, ran > 0 ? 0 : (this.options.pollMs ?? 1000));
   }
