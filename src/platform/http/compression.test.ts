@@ -54,7 +54,7 @@ describe('isCompressible', () => {
       expect(isCompressible(type), type).toBe(true);
     }
   });
-  it('leaves what is compressed already', () => {
+  it('leaves what is compressed already, and live event streams', () => {
     for (const type of [
       'image/jpeg',
       'image/webp',
@@ -62,6 +62,7 @@ describe('isCompressible', () => {
       'application/zip',
       'application/octet-stream',
       'application/pdf',
+      'text/event-stream',
     ]) {
       expect(isCompressible(type), type).toBe(false);
     }

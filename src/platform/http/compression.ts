@@ -25,7 +25,10 @@ const COMPRESSIBLE =
   /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)\b|application\/(?:javascript|ecmascript)\b|image\/svg\+xml\b)/i;
 
 export function isCompressible(contentType: string): boolean {
-  return COMPRESSIBLE.test(contentType.trim());
+  const type = contentType.trim();
+  // a live stream of events would wait in the encoder's buffer instead of reaching the client
+  if (/^text\/event-stream\b/i.test(type)) return false;
+  return COMPRESSIBLE.test(type);
 }
 
 /**
