@@ -210,3 +210,16 @@ describe('feeds', () => {
     expect((await inject({ url: `/feeds/communities/${TOWN}.json` })).statusCode).toBe(400);
   });
 });
+
+describe('feeds with CORS origins configured', () => {
+  const cors = useTestApp({ PUBLIC_URL: 'https://buurtwag.test', CORS_ORIGINS: 'https://app.example' });
+
+  it('vary on the language beside the origin, not instead of it', async () => {
+    const res = await cors.current.app.inject({
+      url: '/feeds/incidents.rss',
+      headers: { origin: 'https://app.example' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(String(res.headers.vary).split(', ')).toEqual(expect.arrayContaining(['Origin', 'Accept-Language']));
+  });
+});

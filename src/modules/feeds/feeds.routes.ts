@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Database } from '../../platform/db/database.js';
 import { Problem } from '../../platform/http/problem.schema.js';
+import { addVary } from '../../platform/http/vary.js';
 import {
   AllFeedParams,
   AreaFeedQuery,
@@ -42,7 +43,8 @@ export async function feedRoutes(fastify: FastifyInstance, deps: FeedRouteDeps):
     format: FeedFormat,
   ): Promise<FastifyReply> {
     const feed = await service.buildFeed(db, target, { format, lang: request.lang, base, path: request.url });
-    reply.header('etag', feed.etag).header('cache-control', 'public, max-age=300').header('vary', 'Accept-Language');
+    reply.header('etag', feed.etag).header('cache-control', 'public, max-age=300');
+    addVary(reply, 'Accept-Language');
     if (feed.lastModified) reply.header('last-modified', feed.lastModified.toUTCString());
     if (service.notModified(feed, request.headers as Record<string, string | undefined>))
       return reply.status(304).send();
