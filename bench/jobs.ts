@@ -106,10 +106,13 @@ const arrival =
       );
 let ran = 0;
 if (LANES === null) {
-  for (let n = await runner.runDue(); n > 0; n = await runner.runDue()) ran += n;
+  const drain = async () => {
+    for (let n = await runner.runDue(); n > 0; n = await runner.runDue()) ran += n;
+  };
+  await drain();
   // the arrivals come while the first batch is in hand; if not, wait for them
   await arrival;
-  for (let n = await runner.runDue(); n > 0; n = await runner.runDue()) ran += n;
+  await drain();
 } else {
   let arrived = HANGING === 0;
   void arrival.then(() => (arrived = true));

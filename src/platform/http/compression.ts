@@ -94,7 +94,7 @@ function brotliParams(size?: number): Record<number, number> {
  */
 export const MAX_INLINE_BYTES = 256 * 1024;
 
-export function compressBytes(coding: ContentCoding, bytes: Buffer): Promise<Buffer> {
+function compressBytes(coding: ContentCoding, bytes: Buffer): Promise<Buffer> {
   if (bytes.length <= MAX_INLINE_BYTES) {
     return Promise.resolve(
       coding === 'br'

@@ -99,10 +99,10 @@ export const CLAIMABLE = `run_at <= now() AND attempts < max_attempts
  * its own loop only, and the first loop takes urgent jobs alone: an emergency alert is never
  * queued behind a batch of slow forwards (a batch of 20 could hold one loop for 200 s).
  */
-export const DEFAULT_LANES = 4;
+const DEFAULT_LANES = 4;
 
 /** While claims fail (the database is down), how often a runner says so. */
-export const CLAIM_WARNING_INTERVAL_MS = 10_000;
+const CLAIM_WARNING_INTERVAL_MS = 10_000;
 
 interface Lane {
   /** claims urgent jobs only (the first lane, when there are several) */
