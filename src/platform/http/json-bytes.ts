@@ -179,9 +179,10 @@ class ByteWriter {
   private object(value: object): void {
     this.byte(0x7b);
     let first = true;
-    // own enumerable string keys in JSON.stringify's order (the order of Object.keys)
-    for (const name in value) {
-      if (!Object.hasOwn(value, name)) continue;
+    // own enumerable string keys, in JSON.stringify's order
+    const names = Object.keys(value);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k]!;
       const member = jsonValue((value as Record<string, unknown>)[name], name);
       // what JSON.stringify leaves out of an object
       if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
