@@ -85,7 +85,7 @@ describe('near', () => {
     expect(names(json(res))).toEqual(['d50', 'd100', 'd300', 'd500', 'd700', 'd900']);
   });
 
-  // Lists are written with JSON.stringify, not the schema's serializer (sendJsonBytes), so nothing
+  // Lists are written by jsonBytes, not the schema's serializer (sendJsonBytes), so nothing
   // strips a field the contract does not have: every item must be exactly the documented shape.
   it('answers exactly the documented shape, for the public and for staff', async () => {
     for (const headers of [{}, await as(RESIDENT_2), await as(ADMIN, 'admin')]) {
