@@ -40,6 +40,16 @@ describe('jsonBytes', () => {
     same({ pair: '😀'.repeat(3_000), mixed: 'Straat ë – ô 😀 漢 \t end' });
   });
 
+  it('grows the buffer when wide text comes late in a string that began near its end', () => {
+    for (const wide of ['€', 'é', '😀', '\u0001', '"']) {
+      for (const plain of [0, 1, 1000, 3000, 4080, 5000]) {
+        // a small answer first: the next one starts from the smallest buffer
+        same({});
+        same({ s: `${'a'.repeat(plain)}${wide.repeat(500)}`, t: `${wide}${'b'.repeat(plain)}` });
+      }
+    }
+  });
+
   it('calls toJSON once with the key, unboxes primitives, drops what toJSON makes unwritable', () => {
     const keys: string[] = [];
     const spy = { toJSON: (key: string) => (keys.push(key), { inner: { toJSON: () => 'deep' } }) };

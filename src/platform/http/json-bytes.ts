@@ -76,10 +76,9 @@ class ByteWriter {
   /** A JSON string: quoted, escaped and UTF-8 encoded exactly as JSON.stringify does. */
   string(text: string): void {
     const n = text.length;
-    // a UTF-16 unit takes at most 6 bytes (\u00XX, or a lone surrogate's \uXXXX); pairs take 4 for 2
+    // room for plain ASCII; anything wider reserves the rest of the text at its widest (below)
     let buffer = this.reserve(n + 2);
     let at = this.length;
-    let room = buffer.length - at;
     buffer[at++] = QUOTE;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
@@ -87,11 +86,11 @@ class ByteWriter {
         buffer[at++] = c;
         continue;
       }
-      // the rare path: make sure the rest fits at its widest before writing more than one byte
-      if (room < (n - i) * 6 + 2) {
+      // The rare path. A UTF-16 unit takes at most 6 bytes (\u00XX, a lone surrogate's \uXXXX;
+      // a pair 4 for 2 units): once the rest of the text fits at that width, it all fits.
+      if (buffer.length - at < (n - i) * 6 + 2) {
         this.length = at;
         buffer = this.reserve((n - i) * 6 + 2);
-        room = buffer.length - at;
       }
       if (c < 0x20) {
         const short = SHORT_ESCAPES[c];
