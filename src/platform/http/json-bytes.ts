@@ -126,8 +126,9 @@ class ByteWriter {
         buffer[at++] = 0x80 | (c & 0x3f);
       }
     }
+    // the closing quote is in every reservation above
+    buffer[at++] = QUOTE;
     this.length = at;
-    this.reserve(1)[this.length++] = QUOTE;
   }
 
   /** `uXXXX` (after the backslash), lower-case hex as JSON.stringify writes it. */
