@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { Database } from './platform/db/database.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHardening } from './platform/http/hardening.js';
-import { registerRateLimits } from './platform/http/rate-limit.js';
+import { registerRateLimits, type RateLimits } from './platform/http/rate-limit.js';
 import { registerCompression } from './platform/http/compression.js';
 import type { Cache } from './platform/cache/cache.js';
 import { registerHttpCache } from './platform/cache/http-cache.js';
@@ -64,6 +64,8 @@ declare module 'fastify' {
     identity: { tokens: AccessTokens; userState: UserStateCache };
     /** this node's sockets and live fan-out */
     realtime: Realtime;
+    /** where this node counts requests for its abuse limits right now (tests wait for Redis) */
+    rateLimits: RateLimits;
   }
 }
 
@@ -163,7 +165,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('identity', identity);
   registerAuthentication(app, identity);
   registerDenialAudit(app, db);
-  registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log });
+  app.decorate(
+    'rateLimits',
+    registerRateLimits(app, { enabled: config.rateLimits, redisUrl: config.redis?.url ?? null, log: app.log }),
+  );
   // keyed by database and schema: deployments (and test schemas) sharing one Redis never share entries
   const cache = deps.cache ?? openCache(config, app.log, config.redis ? await cacheNamespace(db) : 'local');
   if (!deps.cache) app.addHook('onClose', async () => cache.close());

@@ -481,6 +481,9 @@ describe('erasure with Redis', () => {
     const bus = testBus(config);
     const node = await buildApp({ config, db: h.current.t.db, storage: h.current.storage, bus });
     await node.ready();
+    // the counters connect to Redis in the background; until then (a loaded CI machine took
+    // longer than the first requests) they count in memory and would leave no key to look at
+    await expect.poll(() => node.rateLimits.backend(), { timeout: 10_000 }).toBe('redis');
     const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
     // unique per run: Redis outlives test runs, and this run must find only what it wrote itself
     const tag = randomBytes(3).toString('hex');
