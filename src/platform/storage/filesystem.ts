@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -180,8 +179,16 @@ export class FileSystemStorage implements BlobStorage {
     // the write; one more mkdir settles that race
     for (let attempt = 1; ; attempt++) {
       await fs.mkdir(dir, { recursive: true });
+      // The source is opened, then the temporary file, each awaited: with both streams opening
+      // at once, a missing source failed the copy while the temporary file was still being
+      // created, so putFile's removal could come first and leave it behind (seen in CI).
+      const input = await fs.open(source, 'r');
       try {
-        await pipeline(createReadStream(source), createWriteStream(temp, { flags: 'wx' }));
+        const output = await fs.open(temp, 'wx').catch(async (err: unknown) => {
+          await input.close();
+          throw err;
+        });
+        await pipeline(input.createReadStream(), output.createWriteStream());
         break;
       } catch (err) {
         const missingDir = (err as NodeJS.ErrnoException).code === 'ENOENT' && (err as { path?: string }).path === temp;
