@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -175,26 +175,16 @@ export class FileSystemStorage implements BlobStorage {
   }
 
   private async copyInto(source: string, dir: string, temp: string): Promise<void> {
-    // a delete() of the directory's last file may remove the directory between our mkdir and
-    // the write; one more mkdir settles that race
-    for (let attempt = 1; ; attempt++) {
-      await fs.mkdir(dir, { recursive: true });
-      // The source is opened, then the temporary file, each awaited: with both streams opening
-      // at once, a missing source failed the copy while the temporary file was still being
-      // created, so putFile's removal could come first and leave it behind (seen in CI).
-      const input = await fs.open(source, 'r');
-      try {
-        const output = await fs.open(temp, 'wx').catch(async (err: unknown) => {
-          await input.close();
-          throw err;
-        });
-        await pipeline(input.createReadStream(), output.createWriteStream());
-        break;
-      } catch (err) {
-        const missingDir = (err as NodeJS.ErrnoException).code === 'ENOENT' && (err as { path?: string }).path === temp;
-        if (!missingDir || attempt >= 2) throw err;
-      }
-    }
+    // The source is opened before the temporary file is made, each awaited: with both opening
+    // at once, a missing source failed the copy while the temporary file was still being
+    // created, so putFile's removal could come first and leave it behind (seen in CI).
+    const input = await fs.open(source, 'r');
+    const output = await this.createTemp(dir, temp).catch(async (err: unknown) => {
+      await input.close();
+      throw err;
+    });
+    // the streams close their handles
+    await pipeline(input.createReadStream(), output.createWriteStream());
     // on disk before the rename makes it visible: after a power cut a key is whole or absent,
     // never an empty file under its final name
     const handle = await fs.open(temp, 'r');
@@ -202,6 +192,21 @@ export class FileSystemStorage implements BlobStorage {
       await handle.sync();
     } finally {
       await handle.close();
+    }
+  }
+
+  /**
+   * Creates the temporary file. A delete() of the directory's last file may remove the
+   * directory between our mkdir and the open; one more mkdir settles that race.
+   */
+  private async createTemp(dir: string, temp: string): Promise<FileHandle> {
+    for (let attempt = 1; ; attempt++) {
+      await fs.mkdir(dir, { recursive: true });
+      try {
+        return await fs.open(temp, 'wx');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw err;
+      }
     }
   }
 

@@ -435,9 +435,9 @@ describe('filesystem store', () => {
   it('leaves no temporary file behind, after a put or a failed one', async () => {
     const id = randomUUID();
     await storage.putFile(mediaKey('original', id), await sourceFile(Buffer.from('x')), 'image/jpeg');
-    // many times: the temporary file was created by a write stream still opening when the
-    // missing source had already failed the copy, so its removal came first (seen once in CI)
-    // (concurrent, so that the opens queue behind each other in libuv's thread pool)
+    // many at once, so that the opens queue in libuv's thread pool: the temporary file was once
+    // created by a write stream still opening after a missing source had failed the copy, and
+    // so after its removal (seen once in CI)
     const failures = await Promise.allSettled(
       Array.from({ length: 50 }, () =>
         storage.putFile(mediaKey('thumb.jpg', id), path.join(sourceDir, 'missing'), 'image/jpeg'),
