@@ -26,6 +26,7 @@ import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { AccessTokens } from './modules/accounts/tokens.js';
 import { loadJwtSecret } from './platform/secrets.js';
 import { incidentRoutes } from './modules/incidents/incidents.routes.js';
+import { startPublicCopyRenderer } from './modules/incidents/incidents.public-copies.js';
 import { bulkRoutes } from './modules/incidents/incidents.bulk.routes.js';
 import { duplicateRoutes } from './modules/duplicates/duplicates.routes.js';
 import { statsRoutes } from './modules/stats/stats.routes.js';
@@ -83,6 +84,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** where the request logs go (stdout when absent); the privacy canary test reads them */
   logStream?: NodeJS.WritableStream;
+  /** false: this node renders no public copies (a test renders them itself, step by step) */
+  renderPublicCopies?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -195,6 +198,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // new in-app notifications reach this node's `me` sockets (the notifier may run in a worker)
   const stopLiveNotifications = attachLiveNotifications({ hub: realtime.hub, bus, db, log: app.log });
   app.addHook('onClose', async () => stopLiveNotifications());
+
+  // every node renders the public copies the public map's list reads (they share the queue)
+  if (deps.renderPublicCopies !== false) {
+    const publicCopies = startPublicCopyRenderer(db, app.log);
+    app.addHook('onClose', async () => publicCopies.stop());
+  }
 
   await app.register(healthRoutes, { db, storage, bus, isDraining: deps.isDraining ?? (() => false) });
   // embedded mode serves media files itself, through signed URLs (S3 serves its own)

@@ -179,6 +179,7 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
   const db = await openDatabase(config, log, { applicationName: 'buurtwag-seed' });
   try {
     await migrate(db);
+    const started = performance.now();
     const bar = new ProgressBar('seeding', incidents);
     const result = await seedIncidents(db, {
       incidents,
@@ -189,7 +190,20 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
       onProgress: (done) => bar.update(done),
     });
     bar.done();
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    // the public map's copies of the new incidents (incidents.public-copies.ts), made now rather
+    // than by the first server's renderer while it serves
+    const { countQueued } = await import('./modules/incidents/incidents.public-copies.repository.js');
+    const { renderAllQueuedCopies } = await import('./modules/incidents/incidents.public-copies.js');
+    const copies = new ProgressBar('public copies', await countQueued(db));
+    let rendered = 0;
+    const renderers = config.db.kind === 'postgres' ? Math.min(availableParallelism(), config.db.poolSize) : 1;
+    await Promise.all(
+      Array.from({ length: renderers }, () => renderAllQueuedCopies(db, (n) => copies.update((rendered += n)))),
+    );
+    copies.done();
+    // marks the new pages all-visible: the list's index-only scans then skip the table itself
+    await db.query({ text: 'VACUUM (ANALYZE) incident_public_copies, incident_public_copy_queue' });
+    process.stdout.write(`${JSON.stringify({ ...result, ms: Math.round(performance.now() - started) })}\n`);
   } finally {
     await db.close();
   }

@@ -58,7 +58,7 @@ export function testStorage(config: Config): Promise<BlobStorage> {
  */
 export function useTestApp(
   env: Record<string, string> | (() => Record<string, string>) = {},
-  options: { logStream?: NodeJS.WritableStream } = {},
+  options: { logStream?: NodeJS.WritableStream; renderPublicCopies?: boolean } = {},
 ): { current: TestApp } {
   const holder = {} as { current: TestApp };
   beforeAll(async () => {
@@ -74,6 +74,7 @@ export function useTestApp(
       bus,
       realtimeOptions: FAST_REALTIME,
       ...(options.logStream ? { logStream: options.logStream } : {}),
+      ...(options.renderPublicCopies === false ? { renderPublicCopies: false } : {}),
     });
     await app.ready();
     holder.current = { app, t, config, storage, bus, busPrefix };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Tx } from '../../platform/db/database.js';
 import { AppError, invalid, invalidField, notFound, type FieldError } from '../../platform/http/errors.js';
+import type { RawJson } from '../../platform/http/json-bytes.js';
 import { parseCommaList } from '../../platform/http/query-lists.js';
 import { enqueue } from '../../platform/jobs/jobs.js';
 import { enqueueForward } from '../authorities/authorities.jobs.js';
@@ -17,6 +18,7 @@ import { overdueFilter } from '../sla/sla.service.js';
 import { templateComment } from '../templates/templates.service.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
+import { isPublicBoxList, listPublicBox } from './incidents.public-copies.js';
 import * as policy from './incidents.policy.js';
 import { presentIncident, presentTimelineEvent } from './incidents.presenter.js';
 import { newReference, normalizeReference } from './incidents.references.js';
@@ -294,8 +296,17 @@ export async function listIncidents(
   db: Database,
   ctx: RequestContext,
   query: IncidentListQuery,
-): Promise<{ items: Incident[]; nextCursor: string | null }> {
+): Promise<{ items: Array<Incident | RawJson>; nextCursor: string | null }> {
   const filter = parseListQuery(ctx.actor, query);
+  if (isPublicBoxList(ctx.actor, filter)) {
+    // the public map: its rows as rendered for the public, from one index (incidents.public-copies.ts)
+    const after = filter.after ? ([filter.after[0], filter.after[1]] as [number, string]) : null;
+    const rows = await listPublicBox(db, { box: filter.bbox, after, limit: filter.limit + 1 }, ctx.lang);
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > filter.limit && last ? encodeCursor('distance', last.key) : null;
+    return { items: page.map((r) => r.item), nextCursor };
+  }
   const rows = await repo.listIncidents(db, { ...filter, limit: filter.limit + 1 });
   const page = rows.slice(0, filter.limit);
   const last = page[page.length - 1];

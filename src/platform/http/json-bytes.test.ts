@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonBytes } from './json-bytes.js';
+import { jsonBytes, RawJson } from './json-bytes.js';
 
 /** jsonBytes must give exactly the bytes of JSON.stringify, whatever the text and the size. */
 describe('jsonBytes', () => {
@@ -97,5 +97,14 @@ describe('jsonBytes', () => {
       }
     };
     for (let i = 0; i < 500; i++) same({ v: value(0), w: [value(0), value(0)] });
+  });
+});
+
+describe('RawJson', () => {
+  it('is written as it is, in objects and arrays, and stands for its value elsewhere', () => {
+    const body = { items: [new RawJson('{"title":"Gat in die pad – ’n groot een"}'), { a: 1 }], n: new RawJson('2') };
+    const written = jsonBytes(body).toString('utf8');
+    expect(written).toBe('{"items":[{"title":"Gat in die pad – ’n groot een"},{"a":1}],"n":2}');
+    expect(JSON.stringify(body)).toBe(written);
   });
 });

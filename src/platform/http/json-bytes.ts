@@ -26,6 +26,19 @@ export function jsonBytes(body: object): Buffer {
   return writer.bytes();
 }
 
+/**
+ * JSON text made earlier (an incident's public copy), written as it is. The text must be what
+ * JSON.stringify made of a value: it is not checked.
+ */
+export class RawJson {
+  constructor(readonly json: string) {}
+
+  /** Elsewhere (JSON.stringify, inject's json()), the value it stands for. */
+  toJSON(): unknown {
+    return JSON.parse(this.json);
+  }
+}
+
 const MIN_INITIAL = 4096;
 const MAX_INITIAL = 1 << 20;
 let initialSize = 65536;
@@ -158,6 +171,7 @@ class ByteWriter {
         throw new TypeError('Do not know how to serialize a BigInt');
       case 'object':
         if (value === null) this.ascii('null');
+        else if (value instanceof RawJson) this.raw(value.json);
         else if (Array.isArray(value)) this.array(value);
         else this.object(value);
         return;
@@ -165,6 +179,12 @@ class ByteWriter {
         // undefined, functions and symbols where a value must stand: an array's element, the top
         this.ascii('null');
     }
+  }
+
+  private raw(json: string): void {
+    // UTF-8 takes at most three bytes for each UTF-16 unit
+    const buffer = this.reserve(json.length * 3);
+    this.length += buffer.write(json, this.length, 'utf8');
   }
 
   private array(items: readonly unknown[]): void {
@@ -204,6 +224,7 @@ function jsonValue(value: unknown, key: string | number): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'bigint')) {
     return value;
   }
+  if (value instanceof RawJson) return value;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   const own: unknown = typeof toJSON === 'function' ? toJSON.call(value, String(key)) : value;
   if (own instanceof Number || own instanceof String || own instanceof Boolean) return own.valueOf();

@@ -1,0 +1,221 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database, Queryable } from '../../platform/db/database.js';
+import { RawJson } from '../../platform/http/json-bytes.js';
+import { pick, type Lang } from '../../i18n/i18n.js';
+import type { Translations } from '../categories/categories.schemas.js';
+import { ANONYMOUS, type Actor } from '../identity/actor.js';
+import { canView } from './incidents.policy.js';
+import { presentIncident } from './incidents.presenter.js';
+import * as copies from './incidents.public-copies.repository.js';
+import { findIncidentsByIds, type IncidentRow, type ListFilter } from './incidents.repository.js';
+
+/**
+ * Public copies (0031_public_copies.sql): every public incident rendered once as the public sees
+ * it, so the public map's list is an index-only scan whose rows go out as they are. The renderer
+ * below keeps the copies made; until it has, a list renders the queued incident itself, so a
+ * list shows every change the moment it commits.
+ */
+
+/** Lists the copies answer: a signed-out visitor's box, nearest its middle first, with no other filter. */
+export function isPublicBoxList(
+  actor: Actor,
+  f: ListFilter,
+): f is ListFilter & { bbox: [number, number, number, number] } {
+  return (
+    actor.userId === null &&
+    actor.roles.length === 0 &&
+    f.bbox !== null &&
+    f.near === null &&
+    f.sort === 'distance' &&
+    f.statuses === null &&
+    f.priorities === null &&
+    f.categorySlugs === null &&
+    f.q === null &&
+    f.communityId === null &&
+    f.since === null &&
+    f.until === null &&
+    f.reporterId === null &&
+    f.assigneeId === null &&
+    !f.overdue
+  );
+}
+
+/** An incident's public copy: presented to a signed-out visitor, without its (localized) category. */
+export function renderPublicDoc(row: IncidentRow): string {
+  const { category: _category, ...rest } = presentIncident(row, ANONYMOUS, 'en');
+  return JSON.stringify(rest);
+}
+
+function categoryJson(id: string, slug: string, name: Translations, lang: Lang): string {
+  return JSON.stringify({ id, slug, name: pick(name, lang) });
+}
+
+/** A listed incident: its category, then the rest of its copy. */
+function withCategory(category: string, doc: string): RawJson {
+  return new RawJson(`{"category":${category},${doc.slice(1)}`);
+}
+
+interface CategoryNames {
+  version: string;
+  json: Map<string, Record<Lang, string>>;
+}
+const categoryNames = new WeakMap<Queryable, CategoryNames>();
+
+async function categoriesAt(db: Queryable, version: string): Promise<CategoryNames> {
+  const cached = categoryNames.get(db);
+  if (cached?.version === version) return cached;
+  const loaded = await copies.loadCategoryNames(db);
+  const json = new Map(
+    loaded.categories.map((c) => [
+      c.id,
+      { en: categoryJson(c.id, c.slug, c.name, 'en'), af: categoryJson(c.id, c.slug, c.name, 'af') },
+    ]),
+  );
+  const names = { version: loaded.version, json };
+  categoryNames.set(db, names);
+  return names;
+}
+
+/**
+ * One page of the public box list, sorted by (distance of the public point from the box's
+ * middle, id): `limit` rows at most, each once across pages. Copies and queued incidents come
+ * from one statement, so one snapshot decides which rows are on the page.
+ */
+export async function listPublicBox(
+  db: Queryable,
+  q: copies.PublicBoxQuery,
+  lang: Lang,
+): Promise<Array<{ item: RawJson; key: [number, string] }>> {
+  const rows = await copies.listInBox(db, q);
+  let copied = rows.filter((r) => r.doc !== null);
+  const queued = rows.filter((r) => r.doc === null);
+  const byKey = (a: copies.PublicListRow, b: copies.PublicListRow) =>
+    a.sort_distance - b.sort_distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  if (copied.length >= q.limit + copies.TIE_ROWS_BEYOND_PAGE) {
+    // the cap cut a tie at the end short: that distance's whole group, in id order
+    const tie = copied[copied.length - 1]!.sort_distance;
+    const group = await copies.listTieInBox(db, q, tie);
+    copied = [...copied.filter((r) => r.sort_distance < tie), ...group];
+  }
+  const page = [...copied, ...queued].sort(byKey).slice(0, q.limit);
+  if (page.length === 0) return [];
+
+  const names = await categoriesAt(db, rows[0]!.categories_version);
+  const live = await liveDocs(
+    db,
+    page.filter((r) => r.doc === null).map((r) => r.id),
+  );
+  const out: Array<{ item: RawJson; key: [number, string] }> = [];
+  for (const r of page) {
+    const key: [number, string] = [r.sort_distance, r.id];
+    if (r.doc !== null) {
+      const category = names.json.get(r.category_id);
+      // a category made after the cache was loaded at this version cannot be: versions change with it
+      if (category) {
+        out.push({ item: withCategory(category[lang], r.doc), key });
+        continue;
+      }
+    }
+    const row = live.get(r.id) ?? (await liveDocs(db, [r.id])).get(r.id);
+    // gone or no longer public since the page's statement: left out, its place kept by the cursor
+    if (row)
+      out.push({
+        item: withCategory(
+          categoryJson(row.category_id, row.category_slug, row.category_name, lang),
+          renderPublicDoc(row),
+        ),
+        key,
+      });
+  }
+  return out;
+}
+
+/** Incidents rendered now for the public, where no copy is made yet. */
+async function liveDocs(db: Queryable, ids: string[]): Promise<Map<string, IncidentRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await findIncidentsByIds(db, ids);
+  return new Map(
+    rows
+      .filter((row) =>
+        canView(ANONYMOUS, {
+          communityId: row.community_id,
+          reporterId: row.reporter_id,
+          isPublic: row.is_public,
+          hidden: row.hidden,
+        }),
+      )
+      .map((row) => [row.id, row]),
+  );
+}
+
+/** Renders up to `batch` queued incidents' copies in one transaction; answers how many it took. */
+export async function renderQueuedCopies(db: Database, batch = 500): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { taken, rows } = await copies.takeQueued(tx, batch);
+    if (taken.length === 0) return 0;
+    await copies.saveCopies(
+      tx,
+      taken,
+      rows.map((row) => ({
+        id: row.id,
+        x: row.public_x,
+        y: row.public_y,
+        categoryId: row.category_id,
+        doc: renderPublicDoc(row),
+      })),
+    );
+    return taken.length;
+  });
+}
+
+/** Renders until the queue is empty (or only holds incidents others have locked). */
+export async function renderAllQueuedCopies(
+  db: Database,
+  /** called with each batch's count */
+  onProgress?: (rendered: number) => void,
+  batch = 2000,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await renderQueuedCopies(db, batch);
+    total += n;
+    onProgress?.(n);
+    if (n < batch) return total;
+  }
+}
+
+/** How often a node looks for queued incidents. */
+const RENDER_INTERVAL_MS = 1000;
+
+/**
+ * The renderer of one node: drains the queue in batches, every second. Nodes share the queue
+ * (locked rows are skipped), so any number may run.
+ */
+export function startPublicCopyRenderer(db: Database, log: FastifyBaseLogger): { stop(): Promise<void> } {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const tick = () => {
+    running = renderAllQueuedCopies(db, undefined, 500)
+      .then(() => undefined)
+      // the next round tries again; a list meanwhile renders queued incidents itself
+      .catch((err: unknown) => log.warn({ err }, 'rendering public copies failed'))
+      .finally(() => {
+        running = null;
+        schedule();
+      });
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(tick, RENDER_INTERVAL_MS);
+    timer.unref();
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

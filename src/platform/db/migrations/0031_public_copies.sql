@@ -1,0 +1,127 @@
+-- Public copies: each incident as a member of the public sees it, rendered once as JSON and kept
+-- with the point the public is shown (a sensitive one's blurred point), so the public map's list
+-- (a box, nearest its middle first) is one index-only scan of a covering index: no heap pages,
+-- no joins, no per-row formatting. On 1M incidents PostgreSQL answered ~2,200 such 200-row pages
+-- a second against ~580 for the full query (bench/README.md, session 14).
+--
+-- A copy is never stale: every write that can change what the public sees deletes the copy in
+-- the same transaction and queues the incident; until a renderer (incidents.public-copies.ts)
+-- makes a new copy, lists take the queued incident from the incidents table itself.
+CREATE TABLE incident_public_copies (
+  incident_id uuid PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+  -- the point the public sees, as incident_public_point gives it: what lists filter and order on
+  point       point NOT NULL,
+  category_id uuid NOT NULL,
+  -- the presented incident without its category (localized per request), as JSON text
+  doc         text NOT NULL
+);
+CREATE INDEX incident_public_copies_point_gist ON incident_public_copies USING gist (point)
+  INCLUDE (incident_id, category_id, doc);
+
+-- Incidents whose public copy is missing or outdated (only those the public may see).
+CREATE TABLE incident_public_copy_queue (
+  incident_id uuid PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE
+);
+
+-- The point shown to the public: the centre of its ~250 m cell for a sensitive category
+-- (incidents.presenter.ts, BLUR_CELL_DEG), else the exact one.
+CREATE FUNCTION incident_public_point(location geometry, sensitive boolean) RETURNS point
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN sensitive
+    THEN point(floor(ST_X(location) / 0.00225) * 0.00225 + 0.001125, floor(ST_Y(location) / 0.00225) * 0.00225 + 0.001125)
+    ELSE point(ST_X(location), ST_Y(location)) END
+$$;
+
+CREATE FUNCTION incidents_outdate_public_copies(ids uuid[]) RETURNS void
+LANGUAGE sql AS $$
+  -- waits for a renderer that holds one of them (it share-locks what it renders): its copy
+  -- commits first, and is deleted here
+  SELECT 1 FROM incidents WHERE id = ANY (ids) ORDER BY id FOR NO KEY UPDATE;
+  DELETE FROM incident_public_copies WHERE incident_id = ANY (ids);
+  INSERT INTO incident_public_copy_queue (incident_id)
+    SELECT id FROM incidents WHERE id = ANY (ids) AND is_public AND NOT hidden
+  ON CONFLICT DO NOTHING;
+$$;
+
+-- New incidents: statement-level, so a bulk insert (the seed, an import) queues in one pass.
+CREATE FUNCTION incidents_public_copies_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO incident_public_copy_queue (incident_id)
+    SELECT id FROM new_rows WHERE is_public AND NOT hidden
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER incidents_public_copies_inserted AFTER INSERT ON incidents
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION incidents_public_copies_inserted();
+
+-- Any change to an incident, and to the duplicates merged into it (whose `duplicateOf` shows it
+-- only while the public may see it).
+CREATE FUNCTION incidents_public_copies_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM incidents_outdate_public_copies(ARRAY(
+    SELECT id FROM new_rows
+    UNION
+    SELECT d.id FROM incidents d JOIN new_rows n ON d.duplicate_of = n.id));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER incidents_public_copies_updated AFTER UPDATE ON incidents
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION incidents_public_copies_updated();
+
+-- What a copy holds from other tables: the reporter's and assignee's names, the authority's name,
+-- whether the category is sensitive (its point and address). The category's slug and name are
+-- not in it: categories_version tells the renderer's cache when they changed.
+CREATE FUNCTION users_public_copies_renamed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM incidents_outdate_public_copies(ARRAY(
+    SELECT id FROM incidents WHERE reporter_id = NEW.id
+    UNION
+    SELECT id FROM incidents WHERE assignee_id = NEW.id));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER users_public_copies_renamed AFTER UPDATE OF display_name ON users
+  FOR EACH ROW WHEN (OLD.display_name IS DISTINCT FROM NEW.display_name)
+  EXECUTE FUNCTION users_public_copies_renamed();
+
+CREATE FUNCTION authorities_public_copies_renamed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM incidents_outdate_public_copies(ARRAY(SELECT id FROM incidents WHERE authority_id = NEW.id));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER authorities_public_copies_renamed AFTER UPDATE OF name ON authorities
+  FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
+  EXECUTE FUNCTION authorities_public_copies_renamed();
+
+CREATE FUNCTION categories_public_copies_sensitivity() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM incidents_outdate_public_copies(ARRAY(SELECT id FROM incidents WHERE category_id = NEW.id));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER categories_public_copies_sensitivity AFTER UPDATE OF sensitive ON categories
+  FOR EACH ROW WHEN (OLD.sensitive IS DISTINCT FROM NEW.sensitive)
+  EXECUTE FUNCTION categories_public_copies_sensitivity();
+
+-- One number that changes with every change to the categories, read with each public list in
+-- the same snapshot as its rows.
+CREATE TABLE categories_version (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  version  bigint NOT NULL
+);
+INSERT INTO categories_version (version) VALUES (1);
+
+CREATE FUNCTION categories_version_bump() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE categories_version SET version = version + 1;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER categories_version_bump AFTER INSERT OR UPDATE OR DELETE ON categories
+  FOR EACH STATEMENT EXECUTE FUNCTION categories_version_bump();
+
+-- Every public incident there is now waits for its first copy.
+INSERT INTO incident_public_copy_queue (incident_id)
+  SELECT id FROM incidents WHERE is_public AND NOT hidden;
