@@ -52,7 +52,7 @@ function categoryJson(id: string, slug: string, name: Translations, lang: Lang):
 
 /** A listed incident: its category, then the rest of its copy. */
 function withCategory(category: string, doc: string): RawJson {
-  return new RawJson(`{"category":${category},${doc.slice(1)}`);
+  return new RawJson('{"category":', category, ',', doc.slice(1));
 }
 
 interface CategoryNames {

@@ -27,15 +27,20 @@ export function jsonBytes(body: object): Buffer {
 }
 
 /**
- * JSON text made earlier (an incident's public copy), written as it is. The text must be what
- * JSON.stringify made of a value: it is not checked.
+ * JSON text made earlier (an incident's public copy), written as it is: the concatenation of its
+ * parts, which are kept apart so that no page-sized string is built only to be written out. The
+ * text must be what JSON.stringify made of a value: it is not checked.
  */
 export class RawJson {
-  constructor(readonly json: string) {}
+  readonly parts: readonly string[];
+
+  constructor(...parts: string[]) {
+    this.parts = parts;
+  }
 
   /** Elsewhere (JSON.stringify, inject's json()), the value it stands for. */
   toJSON(): unknown {
-    return JSON.parse(this.json);
+    return JSON.parse(this.parts.join(''));
   }
 }
 
@@ -171,7 +176,7 @@ class ByteWriter {
         throw new TypeError('Do not know how to serialize a BigInt');
       case 'object':
         if (value === null) this.ascii('null');
-        else if (value instanceof RawJson) this.raw(value.json);
+        else if (value instanceof RawJson) for (const part of value.parts) this.raw(part);
         else if (Array.isArray(value)) this.array(value);
         else this.object(value);
         return;
