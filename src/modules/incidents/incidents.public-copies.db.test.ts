@@ -181,6 +181,42 @@ describe('the public box list', () => {
     expect(pothole(await list())).toBe('Holes in the road');
   });
 
+  it('answers near lists with filters the same way, with distances in metres, rounded where the point is blurred', async () => {
+    await query('DELETE FROM incident_public_copies');
+    await query(
+      'INSERT INTO incident_public_copy_queue SELECT id FROM incidents WHERE is_public AND NOT hidden ON CONFLICT DO NOTHING',
+    );
+    const near = (filters = '') => list(`/api/v1/incidents?near=19.45,-32.55&radius=1000&limit=50${filters}`);
+    const pages: Array<Array<Listed & { distance: number }>> = [];
+    for (const step of ['queued', 'copied']) {
+      const all = (await near()) as Array<Listed & { distance: number }>;
+      expect(
+        all.map((i) => i.title),
+        step,
+      ).toEqual(['Plain', 'Anonymous', 'Sensitive']);
+      expect(all[0]!.distance, step).toBe(0);
+      const sensitive = all.find((i) => i.id === ids.sensitive)!;
+      // blurred: 250 m steps, from the point the public is shown
+      expect(sensitive.distance % 250, step).toBe(0);
+      for (const { distance, ...item } of all) {
+        expect(typeof distance).toBe('number');
+        expect(item, step).toEqual(json(await inject({ url: `/api/v1/incidents/${item.id}` })));
+      }
+      expect(
+        (await near('&category=crime-suspicious-activity')).map((i) => i.id),
+        step,
+      ).toEqual([ids.sensitive]);
+      expect(
+        (await near('&status=resolved')).map((i) => i.id),
+        step,
+      ).toEqual([]);
+      expect((await near('&status=reported,acknowledged&priority=medium')).length, step).toBe(3);
+      pages.push(all);
+      await renderAllQueuedCopies(h.current.t.db);
+    }
+    expect(pages[1]).toEqual(pages[0]);
+  });
+
   it('pages through copies and queued incidents together, each row once, nearest the middle first', async () => {
     await renderAllQueuedCopies(h.current.t.db);
     for (let i = 0; i < 24; i++) await report(`Grid ${i}`, 19.42 + (i % 6) * 0.01, -32.58 + Math.floor(i / 6) * 0.01);

@@ -2,85 +2,166 @@ import type { Queryable, Tx } from '../../platform/db/database.js';
 import { named } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import { FROM, SELECT, type IncidentRow } from './incidents.repository.js';
+import type { Priority, Status } from './incidents.schemas.js';
 
 /**
  * SQL of the public copies (0031_public_copies.sql): what the public map's list reads, and what
  * the renderer writes.
  */
 
-/** A public box list's query: the box, the point its order is measured from, the page. */
-export interface PublicBoxQuery {
-  box: [number, number, number, number];
-  /** the sort key of the last row already returned: [distance, id] */
+/** A public list's query: where, which, and the page. */
+export interface PublicListQuery {
+  area:
+    { kind: 'box'; box: [number, number, number, number] } | { kind: 'near'; lon: number; lat: number; radius: number };
+  statuses: Status[] | null;
+  priorities: Priority[] | null;
+  categorySlugs: string[] | null;
+  /** the sort key of the last row already returned: [distance in the Mercator plane, id] */
   after: [number, string] | null;
   limit: number;
 }
 
-/** A row of a public box list: a copy (doc), or a queued incident to render now (doc null). */
+/** A row of a public list: a copy (doc), or a queued incident to render now (doc null). */
 export interface PublicListRow {
   id: string;
   doc: string | null;
   category_id: string;
+  /** the Mercator-plane distance from the box's middle or the `near` point: the order */
   sort_distance: number;
+  /** metres on the sphere from the `near` point (null for a box) */
+  distance: number | null;
+  blurred: boolean;
   categories_version: string;
 }
 
 /** How many rows beyond the page the copies part may return to finish a tie at its end. */
 export const TIE_ROWS_BEYOND_PAGE = 100;
 
-function keyed(q: PublicBoxQuery): { values: unknown[]; after: (key: string, id: string) => string } {
-  const [a, b, c, d] = q.box;
-  const values: unknown[] = [a, b, c, d, (a + c) / 2, (b + d) / 2];
-  if (q.after) values.push(q.after[0], q.after[1]);
-  return { values, after: (key, id) => (q.after ? ` AND (${key}, ${id}) > ($7::float8, $8::uuid)` : '') };
+/** The columns a list reads, over the copies (p) or a queued incident (i, c). */
+interface Columns {
+  point: string;
+  pointM: string;
+  blurred: string;
+  id: string;
+  status: string;
+  priority: string;
+  categorySlug: string;
 }
-
-const COPY_KEY = 'p.point <-> point($5, $6)';
+const COPY: Columns = {
+  point: 'p.point',
+  pointM: 'p.point_m',
+  blurred: 'p.blurred',
+  id: 'p.incident_id',
+  status: 'p.status',
+  priority: 'p.priority',
+  categorySlug: '(SELECT slug FROM categories WHERE id = p.category_id)',
+};
 const QUEUED_POINT = 'incident_public_point(i.location, c.sensitive)';
-const QUEUED_KEY = `${QUEUED_POINT} <-> point($5, $6)`;
+const QUEUED: Columns = {
+  point: QUEUED_POINT,
+  pointM: `public_point_m(${QUEUED_POINT})`,
+  blurred: 'c.sensitive',
+  id: 'i.id',
+  status: 'i.status',
+  priority: 'i.priority',
+  categorySlug: 'c.slug',
+};
 
 /**
- * The page's candidates in one statement (one snapshot): the copies in the box nearest its middle
- * (an index-only scan of incident_public_copies_point_gist) with every copy tying with the page's
- * last one, up to TIE_ROWS_BEYOND_PAGE more; and the queued incidents in the box, nearest first,
- * keyed the same way. The queue is short (the renderer keeps up), so that part reads it all.
+ * The WHERE terms, sort key and distance of a list over one source, its values added to `values`.
+ * A box is an index condition in the Mercator plane (a degree box is a rectangle there too, a
+ * metre wider against rounding) and an exact test in degrees; `near` is a square of the radius
+ * in the plane (Mercator stretches lengths by 1/cos(latitude)) and the distance on the sphere.
  */
-export async function listInBox(db: Queryable, q: PublicBoxQuery): Promise<PublicListRow[]> {
-  const { values, after } = keyed(q);
-  values.push(q.limit, q.limit + TIE_ROWS_BEYOND_PAGE);
-  const n = values.length;
+function terms(q: PublicListQuery, on: Columns, param: (v: unknown) => string) {
+  const where: string[] = [];
+  let origin: string;
+  let distance = 'NULL::float8';
+  if (q.area.kind === 'box') {
+    const [a, b, c, d] = q.area.box.map((n) => `${param(n)}::float8`) as [string, string, string, string];
+    const low = `(public_point_m(point(${a}, ${b})))`;
+    const high = `(public_point_m(point(${c}, ${d})))`;
+    where.push(
+      `${on.pointM} <@ box(point(${low}[0] - 1, ${low}[1] - 1), point(${high}[0] + 1, ${high}[1] + 1))`,
+      `${on.point} <@ box(point(${a}, ${b}), point(${c}, ${d}))`,
+    );
+    origin = `public_point_m(point((${a} + ${c}) / 2, (${b} + ${d}) / 2))`;
+  } else {
+    const [lon, lat, radius] = [q.area.lon, q.area.lat, q.area.radius].map((n) => `${param(n)}::float8`) as [
+      string,
+      string,
+      string,
+    ];
+    origin = `(public_point_m(point(${lon}, ${lat})))`;
+    const half = `(${radius} / cos(radians(${lat})) * 1.01)`;
+    where.push(
+      `${on.pointM} <@ box(point(${origin}[0] - ${half}, ${origin}[1] - ${half}), point(${origin}[0] + ${half}, ${origin}[1] + ${half}))`,
+    );
+    const geography = `ST_SetSRID(ST_MakePoint((${on.point})[0], (${on.point})[1]), 4326)::geography`;
+    distance = `(${geography} <-> ST_SetSRID(ST_MakePoint(${lon}, ${lat}), 4326)::geography)`;
+    where.push(`${distance} <= ${radius}`);
+  }
+  const key = `(${on.pointM} <-> ${origin})`;
+  if (q.statuses) where.push(`${on.status} = ANY(${param(q.statuses)}::incident_status[])`);
+  if (q.priorities) where.push(`${on.priority} = ANY(${param(q.priorities)}::incident_priority[])`);
+  if (q.categorySlugs) where.push(`${on.categorySlug} = ANY(${param(q.categorySlugs)}::text[])`);
+  if (q.after) where.push(`(${key}, ${on.id}) > (${param(q.after[0])}::float8, ${param(q.after[1])}::uuid)`);
+  return { where, key, distance };
+}
+
+function parameters(): { values: unknown[]; param: (v: unknown) => string } {
+  const values: unknown[] = [];
+  return {
+    values,
+    param: (v) => {
+      values.push(v);
+      return `$${values.length}`;
+    },
+  };
+}
+
+/**
+ * The page's candidates in one statement (one snapshot): the copies nearest the origin (an
+ * index-only scan of incident_public_copies_point_m_gist) with every copy tying with the page's
+ * last one, up to TIE_ROWS_BEYOND_PAGE more; and the queued incidents, nearest first, keyed the
+ * same way. The queue is short (the renderer keeps up), so that part reads all of it.
+ */
+export async function listPublic(db: Queryable, q: PublicListQuery): Promise<PublicListRow[]> {
+  const { values, param } = parameters();
+  const copy = terms(q, COPY, param);
+  const queued = terms(q, QUEUED, param);
+  const [page, cap] = [param(q.limit), param(q.limit + TIE_ROWS_BEYOND_PAGE)];
   const text = `SELECT u.*, (SELECT version::text FROM categories_version) AS categories_version FROM (
     (SELECT * FROM (
-      SELECT p.incident_id AS id, p.doc, p.category_id, ${COPY_KEY} AS sort_distance
+      SELECT p.incident_id AS id, p.doc, p.category_id, ${copy.key} AS sort_distance, ${copy.distance} AS distance, p.blurred
         FROM incident_public_copies p
-       WHERE p.point <@ box(point($1, $2), point($3, $4))${after(COPY_KEY, 'p.incident_id')}
-       ORDER BY ${COPY_KEY}
-       FETCH FIRST $${n - 1} ROWS WITH TIES) page LIMIT $${n})
+       WHERE ${copy.where.join('\n         AND ')}
+       ORDER BY ${copy.key}
+       FETCH FIRST ${page} ROWS WITH TIES) page LIMIT ${cap})
     UNION ALL
-    (SELECT i.id, NULL, i.category_id, ${QUEUED_KEY}
+    (SELECT i.id, NULL, i.category_id, ${queued.key}, ${queued.distance}, c.sensitive
        FROM incidents i
        JOIN categories c ON c.id = i.category_id
       -- by the primary key from the queue's ids: a join let the planner, misled by the queue's
       -- statistics (a million rows after a seed, none a minute later), scan every incident
       WHERE i.id = ANY (ARRAY(SELECT incident_id FROM incident_public_copy_queue))
         AND i.is_public AND NOT i.hidden
-        AND ${QUEUED_POINT} <@ box(point($1, $2), point($3, $4))${after(QUEUED_KEY, 'i.id')}
-      ORDER BY ${QUEUED_KEY}, i.id
-      LIMIT $${n - 1})) u`;
+        AND ${queued.where.join('\n        AND ')}
+      ORDER BY ${queued.key}, i.id
+      LIMIT ${page})) u`;
   return (await db.query<PublicListRow>(named({ text, values }))).rows;
 }
 
-/** Every copy at exactly this distance from the box's middle, in id order (a tie longer than the cap). */
-export async function listTieInBox(db: Queryable, q: PublicBoxQuery, tie: number): Promise<PublicListRow[]> {
-  const { values, after } = keyed(q);
-  values.push(tie);
-  const text = `SELECT p.incident_id AS id, p.doc, p.category_id, ${COPY_KEY} AS sort_distance,
-           (SELECT version::text FROM categories_version) AS categories_version
+/** Every copy at exactly this sort key, in id order (a tie longer than the cap). */
+export async function listPublicTie(db: Queryable, q: PublicListQuery, tie: number): Promise<PublicListRow[]> {
+  const { values, param } = parameters();
+  const copy = terms(q, COPY, param);
+  const text = `SELECT p.incident_id AS id, p.doc, p.category_id, ${copy.key} AS sort_distance, ${copy.distance} AS distance,
+           p.blurred, (SELECT version::text FROM categories_version) AS categories_version
       FROM incident_public_copies p
-     WHERE p.point <@ box(point($1, $2), point($3, $4))${after(COPY_KEY, 'p.incident_id')}
-       AND ${COPY_KEY} = $${values.length}::float8
+     WHERE ${copy.where.join(' AND ')} AND ${copy.key} = ${param(tie)}::float8
      ORDER BY p.incident_id
-     LIMIT ${q.limit}`;
+     LIMIT ${param(q.limit)}`;
   return (await db.query<PublicListRow>(named({ text, values }))).rows;
 }
 
@@ -108,20 +189,16 @@ export async function loadCategoryNames(
  * transaction holds are skipped and stay queued. `taken` are the incidents locked here, public
  * or not: their places in the queue are done when this transaction commits.
  */
-export async function takeQueued(
-  tx: Tx,
-  limit: number,
-): Promise<{ taken: string[]; rows: Array<IncidentRow & { public_x: number; public_y: number }> }> {
+export async function takeQueued(tx: Tx, limit: number): Promise<{ taken: string[]; rows: IncidentRow[] }> {
   const { rows: queue } = await tx.query<{ incident_id: string }>({
     name: 'incidents.publicQueueTake',
     text: `SELECT incident_id FROM incident_public_copy_queue LIMIT $1 FOR UPDATE SKIP LOCKED`,
     values: [limit],
   });
   if (queue.length === 0) return { taken: [], rows: [] };
-  const { rows } = await tx.query<IncidentRow & { public_x: number; public_y: number }>({
+  const { rows } = await tx.query<IncidentRow>({
     name: 'incidents.publicQueueRows',
-    text: `${SELECT}, (incident_public_point(i.location, c.sensitive))[0] AS public_x,
-                      (incident_public_point(i.location, c.sensitive))[1] AS public_y
+    text: `${SELECT}
       ${FROM}
       WHERE i.id = ANY($1::uuid[])
       FOR SHARE OF i SKIP LOCKED`,
@@ -134,22 +211,21 @@ export async function takeQueued(
 export async function saveCopies(
   tx: Tx,
   taken: readonly string[],
-  copies: ReadonlyArray<{ id: string; x: number; y: number; categoryId: string; doc: string }>,
+  copies: ReadonlyArray<{ id: string; doc: string }>,
 ): Promise<void> {
   if (copies.length > 0) {
     await tx.query({
       name: 'incidents.publicCopiesSave',
-      text: `INSERT INTO incident_public_copies (incident_id, point, category_id, doc)
-             SELECT id, point(x, y), category_id, doc
-               FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::uuid[], $5::text[]) AS c(id, x, y, category_id, doc)
-             ON CONFLICT (incident_id) DO UPDATE SET point = EXCLUDED.point, category_id = EXCLUDED.category_id, doc = EXCLUDED.doc`,
-      values: [
-        copies.map((c) => c.id),
-        copies.map((c) => c.x),
-        copies.map((c) => c.y),
-        copies.map((c) => c.categoryId),
-        copies.map((c) => c.doc),
-      ],
+      text: `INSERT INTO incident_public_copies (incident_id, point, point_m, blurred, category_id, status, priority, doc)
+             SELECT i.id, incident_public_point(i.location, c.sensitive), public_point_m(incident_public_point(i.location, c.sensitive)),
+                    c.sensitive, i.category_id, i.status, i.priority, v.doc
+               FROM unnest($1::uuid[], $2::text[]) AS v(id, doc)
+               JOIN incidents i ON i.id = v.id
+               JOIN categories c ON c.id = i.category_id
+             ON CONFLICT (incident_id) DO UPDATE
+               SET point = EXCLUDED.point, point_m = EXCLUDED.point_m, blurred = EXCLUDED.blurred,
+                   category_id = EXCLUDED.category_id, status = EXCLUDED.status, priority = EXCLUDED.priority, doc = EXCLUDED.doc`,
+      values: [copies.map((c) => c.id), copies.map((c) => c.doc)],
     });
   }
   await tx.query({

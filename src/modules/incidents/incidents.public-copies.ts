@@ -16,28 +16,27 @@ import { findIncidentsByIds, type IncidentRow, type ListFilter } from './inciden
  * list shows every change the moment it commits.
  */
 
-/** Lists the copies answer: a signed-out visitor's box, nearest its middle first, with no other filter. */
-export function isPublicBoxList(
-  actor: Actor,
-  f: ListFilter,
-): f is ListFilter & { bbox: [number, number, number, number] } {
-  return (
+/**
+ * The query of a list the copies answer, or null: a signed-out visitor's box or `near` list,
+ * nearest first, filtered by nothing but status, priority and category.
+ */
+export function publicListQuery(actor: Actor, f: ListFilter): Omit<copies.PublicListQuery, 'limit' | 'after'> | null {
+  const plain =
     actor.userId === null &&
     actor.roles.length === 0 &&
-    f.bbox !== null &&
-    f.near === null &&
     f.sort === 'distance' &&
-    f.statuses === null &&
-    f.priorities === null &&
-    f.categorySlugs === null &&
     f.q === null &&
     f.communityId === null &&
     f.since === null &&
     f.until === null &&
     f.reporterId === null &&
     f.assigneeId === null &&
-    !f.overdue
-  );
+    !f.overdue;
+  if (!plain || (f.bbox !== null) === (f.near !== null)) return null;
+  const area: copies.PublicListQuery['area'] = f.bbox
+    ? { kind: 'box', box: f.bbox }
+    : { kind: 'near', lon: f.near!.lon, lat: f.near!.lat, radius: f.near!.radius };
+  return { area, statuses: f.statuses, priorities: f.priorities, categorySlugs: f.categorySlugs };
 }
 
 /** An incident's public copy: presented to a signed-out visitor, without its (localized) category. */
@@ -50,9 +49,15 @@ function categoryJson(id: string, slug: string, name: Translations, lang: Lang):
   return JSON.stringify({ id, slug, name: pick(name, lang) });
 }
 
-/** A listed incident: its category, then the rest of its copy. */
-function withCategory(category: string, doc: string): RawJson {
-  return new RawJson('{"category":', category, ',', doc.slice(1));
+/**
+ * A listed incident: its category, the rest of its copy, and its distance from a `near` point
+ * (one that would give a blurred point away by trilateration is rounded to 250 m, as
+ * presentIncident does).
+ */
+function listed(category: string, doc: string, distance: number | null, blurred: boolean): RawJson {
+  if (distance === null) return new RawJson('{"category":', category, ',', doc.slice(1));
+  const shown = blurred ? Math.round(distance / 250) * 250 : Math.round(distance * 10) / 10;
+  return new RawJson('{"category":', category, ',', doc.slice(1, -1), `,"distance":${shown}}`);
 }
 
 interface CategoryNames {
@@ -77,16 +82,16 @@ async function categoriesAt(db: Queryable, version: string): Promise<CategoryNam
 }
 
 /**
- * One page of the public box list, sorted by (distance of the public point from the box's
- * middle, id): `limit` rows at most, each once across pages. Copies and queued incidents come
- * from one statement, so one snapshot decides which rows are on the page.
+ * One page of a public list, sorted by (distance of the public point from the origin in the
+ * Mercator plane, id): `limit` rows at most, each once across pages. Copies and queued incidents
+ * come from one statement, so one snapshot decides which rows are on the page.
  */
-export async function listPublicBox(
+export async function listPublic(
   db: Queryable,
-  q: copies.PublicBoxQuery,
+  q: copies.PublicListQuery,
   lang: Lang,
 ): Promise<Array<{ item: RawJson; key: [number, string] }>> {
-  const rows = await copies.listInBox(db, q);
+  const rows = await copies.listPublic(db, q);
   let copied = rows.filter((r) => r.doc !== null);
   const queued = rows.filter((r) => r.doc === null);
   const byKey = (a: copies.PublicListRow, b: copies.PublicListRow) =>
@@ -94,44 +99,38 @@ export async function listPublicBox(
   if (copied.length >= q.limit + copies.TIE_ROWS_BEYOND_PAGE) {
     // the cap cut a tie at the end short: that distance's whole group, in id order
     const tie = copied[copied.length - 1]!.sort_distance;
-    const group = await copies.listTieInBox(db, q, tie);
+    const group = await copies.listPublicTie(db, q, tie);
     copied = [...copied.filter((r) => r.sort_distance < tie), ...group];
   }
   const page = [...copied, ...queued].sort(byKey).slice(0, q.limit);
   if (page.length === 0) return [];
 
   const names = await categoriesAt(db, rows[0]!.categories_version);
-  const live = await liveDocs(
+  const live = await liveRows(
     db,
     page.filter((r) => r.doc === null).map((r) => r.id),
   );
   const out: Array<{ item: RawJson; key: [number, string] }> = [];
   for (const r of page) {
     const key: [number, string] = [r.sort_distance, r.id];
-    if (r.doc !== null) {
-      const category = names.json.get(r.category_id);
-      // a category made after the cache was loaded at this version cannot be: versions change with it
-      if (category) {
-        out.push({ item: withCategory(category[lang], r.doc), key });
-        continue;
-      }
+    // a category made after the cache was loaded at this version cannot be: versions change with it
+    const category = names.json.get(r.category_id);
+    if (r.doc !== null && category) {
+      out.push({ item: listed(category[lang], r.doc, r.distance, r.blurred), key });
+      continue;
     }
-    const row = live.get(r.id) ?? (await liveDocs(db, [r.id])).get(r.id);
+    const row = live.get(r.id) ?? (await liveRows(db, [r.id])).get(r.id);
     // gone or no longer public since the page's statement: left out, its place kept by the cursor
-    if (row)
-      out.push({
-        item: withCategory(
-          categoryJson(row.category_id, row.category_slug, row.category_name, lang),
-          renderPublicDoc(row),
-        ),
-        key,
-      });
+    if (row) {
+      const rowCategory = categoryJson(row.category_id, row.category_slug, row.category_name, lang);
+      out.push({ item: listed(rowCategory, renderPublicDoc(row), r.distance, r.blurred), key });
+    }
   }
   return out;
 }
 
 /** Incidents rendered now for the public, where no copy is made yet. */
-async function liveDocs(db: Queryable, ids: string[]): Promise<Map<string, IncidentRow>> {
+async function liveRows(db: Queryable, ids: string[]): Promise<Map<string, IncidentRow>> {
   if (ids.length === 0) return new Map();
   const rows = await findIncidentsByIds(db, ids);
   return new Map(
@@ -156,13 +155,7 @@ export async function renderQueuedCopies(db: Database, batch = 500): Promise<num
     await copies.saveCopies(
       tx,
       taken,
-      rows.map((row) => ({
-        id: row.id,
-        x: row.public_x,
-        y: row.public_y,
-        categoryId: row.category_id,
-        doc: renderPublicDoc(row),
-      })),
+      rows.map((row) => ({ id: row.id, doc: renderPublicDoc(row) })),
     );
     return taken.length;
   });

@@ -18,7 +18,7 @@ import { overdueFilter } from '../sla/sla.service.js';
 import { templateComment } from '../templates/templates.service.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
-import { isPublicBoxList, listPublicBox } from './incidents.public-copies.js';
+import { listPublic, publicListQuery } from './incidents.public-copies.js';
 import * as policy from './incidents.policy.js';
 import { presentIncident, presentTimelineEvent } from './incidents.presenter.js';
 import { newReference, normalizeReference } from './incidents.references.js';
@@ -298,10 +298,11 @@ export async function listIncidents(
   query: IncidentListQuery,
 ): Promise<{ items: Array<Incident | RawJson>; nextCursor: string | null }> {
   const filter = parseListQuery(ctx.actor, query);
-  if (isPublicBoxList(ctx.actor, filter)) {
+  const publicQuery = publicListQuery(ctx.actor, filter);
+  if (publicQuery) {
     // the public map: its rows as rendered for the public, from one index (incidents.public-copies.ts)
     const after = filter.after ? ([filter.after[0], filter.after[1]] as [number, string]) : null;
-    const rows = await listPublicBox(db, { box: filter.bbox, after, limit: filter.limit + 1 }, ctx.lang);
+    const rows = await listPublic(db, { ...publicQuery, after, limit: filter.limit + 1 }, ctx.lang);
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > filter.limit && last ? encodeCursor('distance', last.key) : null;

@@ -9,14 +9,20 @@
 -- makes a new copy, lists take the queued incident from the incidents table itself.
 CREATE TABLE incident_public_copies (
   incident_id uuid PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
-  -- the point the public sees, as incident_public_point gives it: what lists filter and order on
+  -- the point the public sees, as incident_public_point gives it (degrees): boxes and distances
   point       point NOT NULL,
+  -- the same point in Web Mercator metres (public_point_m): the index, and the lists' order
+  point_m     point NOT NULL,
+  -- whether `point` is a blurred one (a distance from it is then rounded to 250 m)
+  blurred     boolean NOT NULL,
   category_id uuid NOT NULL,
+  status      incident_status NOT NULL,
+  priority    incident_priority NOT NULL,
   -- the presented incident without its category (localized per request), as JSON text
   doc         text NOT NULL
 );
-CREATE INDEX incident_public_copies_point_gist ON incident_public_copies USING gist (point)
-  INCLUDE (incident_id, category_id, doc);
+CREATE INDEX incident_public_copies_point_m_gist ON incident_public_copies USING gist (point_m)
+  INCLUDE (incident_id, point, blurred, category_id, status, priority, doc);
 
 -- Incidents whose public copy is missing or outdated (only those the public may see).
 CREATE TABLE incident_public_copy_queue (
@@ -30,6 +36,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN sensitive
     THEN point(floor(ST_X(location) / 0.00225) * 0.00225 + 0.001125, floor(ST_Y(location) / 0.00225) * 0.00225 + 0.001125)
     ELSE point(ST_X(location), ST_Y(location)) END
+$$;
+
+-- Web Mercator metres of a point in degrees, as incidents.location_m (0001_core.sql): planar
+-- distances there order points as metres do around any place.
+CREATE FUNCTION public_point_m(p point) RETURNS point
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT point(radians(p[0]) * 6378137, ln(tan(pi() / 4 + radians(greatest(-85.0, least(85.0, p[1]))) / 2)) * 6378137)
 $$;
 
 CREATE FUNCTION incidents_outdate_public_copies(ids uuid[]) RETURNS void
