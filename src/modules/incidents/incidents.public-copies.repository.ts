@@ -235,6 +235,10 @@ export async function saveCopies(
   });
 }
 
+export async function vacuumQueue(db: Queryable): Promise<void> {
+  await db.query({ text: 'VACUUM incident_public_copy_queue' });
+}
+
 export async function countQueued(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>({
     text: 'SELECT count(*)::int AS n FROM incident_public_copy_queue',

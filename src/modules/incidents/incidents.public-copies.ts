@@ -177,6 +177,14 @@ export async function renderAllQueuedCopies(
   }
 }
 
+/**
+ * Every public list reads the whole queue, which the renderer keeps near empty; but each row it
+ * took leaves a dead one, and until a vacuum the list reads those pages too (0.17 of a W4
+ * statement's 0.70 ms after one W1 run, where autovacuum is off). The table is small, so its
+ * vacuum is quick; a vacuum also gives the emptied pages back.
+ */
+const QUEUE_VACUUM_AFTER = 5_000;
+
 /** How often a node looks for queued incidents. */
 const RENDER_INTERVAL_MS = 1000;
 
@@ -188,9 +196,16 @@ export function startPublicCopyRenderer(db: Database, log: FastifyBaseLogger): {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
+  let takenSinceVacuum = 0;
+  const round = async () => {
+    takenSinceVacuum += await renderAllQueuedCopies(db, undefined, 500);
+    if (takenSinceVacuum >= QUEUE_VACUUM_AFTER) {
+      takenSinceVacuum = 0;
+      await copies.vacuumQueue(db);
+    }
+  };
   const tick = () => {
-    running = renderAllQueuedCopies(db, undefined, 500)
-      .then(() => undefined)
+    running = round()
       // the next round tries again; a list meanwhile renders queued incidents itself
       .catch((err: unknown) => log.warn({ err }, 'rendering public copies failed'))
       .finally(() => {
