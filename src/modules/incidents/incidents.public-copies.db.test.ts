@@ -255,4 +255,16 @@ describe('the public box list', () => {
       await renderer.stop();
     }
   });
+
+  it('keeps copies as ASCII text, every other character escaped, and lists the text as it was written', async () => {
+    const title = 'Rioolpyp gebars – ’n vuil straat, ê 😀';
+    const id = await report(title, 19.41, -32.51);
+    await renderAllQueuedCopies(h.current.t.db);
+    const { rows } = await query<{ doc: string }>('SELECT doc FROM incident_public_copies WHERE incident_id = $1', [
+      id,
+    ]);
+    expect(rows[0]!.doc).toMatch(/^[\x20-\x7e]*$/);
+    expect((await list()).find((i) => i.id === id)!.title).toBe(title);
+    expect((await list(boxUrl('&lang=af'))).find((i) => i.id === id)!.title).toBe(title);
+  });
 });

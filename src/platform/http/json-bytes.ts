@@ -29,7 +29,8 @@ export function jsonBytes(body: object): Buffer {
 /**
  * JSON text made earlier (an incident's public copy), written as it is: the concatenation of its
  * parts, which are kept apart so that no page-sized string is built only to be written out. The
- * text must be what JSON.stringify made of a value: it is not checked.
+ * text must be JSON text of a value (JSON.stringify's, perhaps with characters escaped): it is
+ * not checked.
  */
 export class RawJson {
   readonly parts: readonly string[];
