@@ -1,8 +1,9 @@
 -- Public copies: each incident as a member of the public sees it, rendered once as JSON and kept
--- with the point the public is shown (a sensitive one's blurred point), so the public map's list
--- (a box, nearest its middle first) is one index-only scan of a covering index: no heap pages,
--- no joins, no per-row formatting. On 1M incidents PostgreSQL answered ~2,200 such 200-row pages
--- a second against ~580 for the full query (bench/README.md, session 14).
+-- with the point the public is shown (a sensitive one's blurred point), so a signed-out
+-- visitor's list (a box or `near`, nearest first, filtered at most by status, priority and
+-- category) is one index-only scan of a covering index: no heap pages, no joins, no per-row
+-- formatting. On 1M incidents PostgreSQL answered ~2,200 such 200-row box pages a second against
+-- ~580 for the full query (bench/README.md, session 14).
 --
 -- A copy is never stale: every write that can change what the public sees deletes the copy in
 -- the same transaction and queues the incident; until a renderer (incidents.public-copies.ts)
