@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import type { Queryable, QueryResult, Sql } from '../src/platform/db/database.js';
 import { openDatabase } from '../src/platform/db/open.js';
 import * as incidents from '../src/modules/incidents/incidents.repository.js';
+import * as copies from '../src/modules/incidents/incidents.public-copies.repository.js';
 import { visibility } from '../src/modules/incidents/incidents.policy.js';
 import { ANONYMOUS } from '../src/modules/identity/actor.js';
 import { parseListQuery } from '../src/modules/incidents/incidents.service.js';
@@ -35,7 +36,7 @@ const { rows: sample } = await db.query<{ id: string; reference: string; reporte
 });
 const one = sample[0];
 if (!one) throw new Error('seed the database first: npm run cli -- seed --incidents 1000000');
-// warm the caches so the plans show steady-state timings
+// warm the caches so the plans show steady-state timings (the old and the public-copy paths)
 for (let i = 0; i < 2; i++) {
   await incidents.listIncidents(db, {
     ...base,
@@ -65,6 +66,26 @@ await incidents.listIncidents(
     limit: 201,
   },
 );
+// What a signed-out visitor's W2 and W4 actually run: the public copies (incidents.public-copies.ts)
+await copies.listPublic(
+  explaining('W2 for a visitor: public copies near=28.0473,-26.2041 radius=1000 status=reported,acknowledged limit=50'),
+  {
+    area: { kind: 'near', lon: 28.0473, lat: -26.2041, radius: 1000 },
+    statuses: ['reported', 'acknowledged'],
+    priorities: null,
+    categorySlugs: null,
+    after: null,
+    limit: 51,
+  },
+);
+await copies.listPublic(explaining('W4 for a visitor: public copies bbox of ~2 km, limit=200'), {
+  area: { kind: 'box', box: [28.03, -26.21, 28.05, -26.192] },
+  statuses: null,
+  priorities: null,
+  categorySlugs: null,
+  after: null,
+  limit: 201,
+});
 // W5, the map's pins: newest first in the box. The repository picks one of two plans from the
 // planner's estimate of the box; both are shown, the chosen one first.
 const mapBox: [number, number, number, number] = [28.03, -26.21, 28.05, -26.192];

@@ -184,7 +184,7 @@ describe('the public box list', () => {
   it('answers near lists with filters the same way, with distances in metres, rounded where the point is blurred', async () => {
     await query('DELETE FROM incident_public_copies');
     await query(
-      'INSERT INTO incident_public_copy_queue SELECT id FROM incidents WHERE is_public AND NOT hidden ON CONFLICT DO NOTHING',
+      'INSERT INTO incident_public_copy_queue SELECT id, point(ST_X(location_m), ST_Y(location_m)) FROM incidents WHERE is_public AND NOT hidden ON CONFLICT DO NOTHING',
     );
     const near = (filters = '') => list(`/api/v1/incidents?near=19.45,-32.55&radius=1000&limit=50${filters}`);
     const pages: Array<Array<Listed & { distance: number }>> = [];
@@ -266,5 +266,25 @@ describe('the public box list', () => {
     expect(rows[0]!.doc).toMatch(/^[\x20-\x7e]*$/);
     expect((await list()).find((i) => i.id === id)!.title).toBe(title);
     expect((await list(boxUrl('&lang=af'))).find((i) => i.id === id)!.title).toBe(title);
+  });
+
+  it('finds a queued incident where it is now, after its reporter moved it', async () => {
+    // still queued at the old place when it moves
+    const id = await report('Moved', 19.43, -32.57);
+    const moved = await inject({
+      method: 'PATCH',
+      url: `/api/v1/incidents/${id}`,
+      headers: await as(REPORTER),
+      payload: { location: { type: 'Point', coordinates: [19.48, -32.52] } },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await queued()).toBeGreaterThan(0);
+    const near = async (lon: number, lat: number) =>
+      (await list(`/api/v1/incidents?near=${lon},${lat}&radius=200&limit=50`)).map((i) => i.id);
+    expect(await near(19.43, -32.57)).not.toContain(id);
+    expect(await near(19.48, -32.52)).toContain(id);
+    await renderAllQueuedCopies(h.current.t.db);
+    expect(await near(19.43, -32.57)).not.toContain(id);
+    expect(await near(19.48, -32.52)).toContain(id);
   });
 });

@@ -2,6 +2,7 @@ import type { Queryable, Tx } from '../../platform/db/database.js';
 import { named } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import { FROM, SELECT, type IncidentRow } from './incidents.repository.js';
+import { BLUR_CELL_DEG } from './incidents.presenter.js';
 import type { Priority, Status } from './incidents.schemas.js';
 
 /**
@@ -109,6 +110,26 @@ function terms(q: PublicListQuery, on: Columns, param: (v: unknown) => string) {
   return { where, key, distance };
 }
 
+/**
+ * The queue rows that may be in the area, by the queue's index on the exact location: the area
+ * in the Mercator plane, wider by a blur cell (a blurred point is within one of the exact one).
+ */
+function queuedArea(q: PublicListQuery, param: (v: unknown) => string): string {
+  const cell = BLUR_CELL_DEG;
+  if (q.area.kind === 'box') {
+    const [a, b, c, d] = q.area.box;
+    const [low, high] = [
+      `(public_point_m(point(${param(a - cell)}::float8, ${param(b - cell)}::float8)))`,
+      `(public_point_m(point(${param(c + cell)}::float8, ${param(d + cell)}::float8)))`,
+    ];
+    return `qu.location_m <@ box(point(${low}[0] - 1, ${low}[1] - 1), point(${high}[0] + 1, ${high}[1] + 1))`;
+  }
+  const origin = `(public_point_m(point(${param(q.area.lon)}::float8, ${param(q.area.lat)}::float8)))`;
+  // a cell is ~250 m on the ground: 251 m, stretched as the radius is
+  const half = `((${param(q.area.radius)}::float8 + 251) / cos(radians(${param(q.area.lat)}::float8)) * 1.01)`;
+  return `qu.location_m <@ box(point(${origin}[0] - ${half}, ${origin}[1] - ${half}), point(${origin}[0] + ${half}, ${origin}[1] + ${half}))`;
+}
+
 function parameters(): { values: unknown[]; param: (v: unknown) => string } {
   const values: unknown[] = [];
   return {
@@ -123,8 +144,8 @@ function parameters(): { values: unknown[]; param: (v: unknown) => string } {
 /**
  * The page's candidates in one statement (one snapshot): the copies nearest the origin (an
  * index-only scan of incident_public_copies_point_m_gist) with every copy tying with the page's
- * last one, up to TIE_ROWS_BEYOND_PAGE more; and the queued incidents, nearest first, keyed the
- * same way. The queue is short (the renderer keeps up), so that part reads all of it.
+ * last one, up to TIE_ROWS_BEYOND_PAGE more; and the queued incidents in the area (by the queue's
+ * own index), nearest first, keyed the same way.
  */
 export async function listPublic(db: Queryable, q: PublicListQuery): Promise<PublicListRow[]> {
   const { values, param } = parameters();
@@ -140,11 +161,10 @@ export async function listPublic(db: Queryable, q: PublicListQuery): Promise<Pub
        FETCH FIRST ${page} ROWS WITH TIES) page LIMIT ${cap})
     UNION ALL
     (SELECT i.id, NULL, i.category_id, ${queued.key}, ${queued.distance}, c.sensitive
-       FROM incidents i
+       FROM incident_public_copy_queue qu
+       JOIN incidents i ON i.id = qu.incident_id
        JOIN categories c ON c.id = i.category_id
-      -- by the primary key from the queue's ids: a join let the planner, misled by the queue's
-      -- statistics (a million rows after a seed, none a minute later), scan every incident
-      WHERE i.id = ANY (ARRAY(SELECT incident_id FROM incident_public_copy_queue))
+      WHERE ${queuedArea(q, param)}
         AND i.is_public AND NOT i.hidden
         AND ${queued.where.join('\n        AND ')}
       ORDER BY ${queued.key}, i.id

@@ -25,10 +25,14 @@ CREATE TABLE incident_public_copies (
 CREATE INDEX incident_public_copies_point_m_gist ON incident_public_copies USING gist (point_m)
   INCLUDE (incident_id, point, blurred, category_id, status, priority, doc);
 
--- Incidents whose public copy is missing or outdated (only those the public may see).
+-- Incidents whose public copy is missing or outdated (only those the public may see), with
+-- where they are (incidents.location_m): a list finds the queued ones in its area by this index,
+-- however long the queue (after an upgrade, or a burst of writes with no node running).
 CREATE TABLE incident_public_copy_queue (
-  incident_id uuid PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE
+  incident_id uuid PRIMARY KEY REFERENCES incidents (id) ON DELETE CASCADE,
+  location_m  point NOT NULL
 );
+CREATE INDEX incident_public_copy_queue_location_gist ON incident_public_copy_queue USING gist (location_m);
 
 -- The point shown to the public: the centre of its ~250 m cell for a sensitive category
 -- (incidents.presenter.ts, BLUR_CELL_DEG), else the exact one.
@@ -52,18 +56,18 @@ LANGUAGE sql AS $$
   -- commits first, and is deleted here
   SELECT 1 FROM incidents WHERE id = ANY (ids) ORDER BY id FOR NO KEY UPDATE;
   DELETE FROM incident_public_copies WHERE incident_id = ANY (ids);
-  INSERT INTO incident_public_copy_queue (incident_id)
-    SELECT id FROM incidents WHERE id = ANY (ids) AND is_public AND NOT hidden
-  ON CONFLICT DO NOTHING;
+  INSERT INTO incident_public_copy_queue (incident_id, location_m)
+    SELECT id, point(ST_X(location_m), ST_Y(location_m)) FROM incidents WHERE id = ANY (ids) AND is_public AND NOT hidden
+  ON CONFLICT (incident_id) DO UPDATE SET location_m = EXCLUDED.location_m;
 $$;
 
 -- New incidents: statement-level, so a bulk insert (the seed, an import) queues in one pass.
 CREATE FUNCTION incidents_public_copies_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO incident_public_copy_queue (incident_id)
-    SELECT id FROM new_rows WHERE is_public AND NOT hidden
-  ON CONFLICT DO NOTHING;
+  INSERT INTO incident_public_copy_queue (incident_id, location_m)
+    SELECT id, point(ST_X(location_m), ST_Y(location_m)) FROM new_rows WHERE is_public AND NOT hidden
+  ON CONFLICT (incident_id) DO UPDATE SET location_m = EXCLUDED.location_m;
   RETURN NULL;
 END $$;
 CREATE TRIGGER incidents_public_copies_inserted AFTER INSERT ON incidents
@@ -137,5 +141,5 @@ CREATE TRIGGER categories_version_bump AFTER INSERT OR UPDATE OR DELETE ON categ
   FOR EACH STATEMENT EXECUTE FUNCTION categories_version_bump();
 
 -- Every public incident there is now waits for its first copy.
-INSERT INTO incident_public_copy_queue (incident_id)
-  SELECT id FROM incidents WHERE is_public AND NOT hidden;
+INSERT INTO incident_public_copy_queue (incident_id, location_m)
+  SELECT id, point(ST_X(location_m), ST_Y(location_m)) FROM incidents WHERE is_public AND NOT hidden;
