@@ -101,20 +101,8 @@ beforeAll(async () => {
   ids.far = await report('Far', 19.49, -32.59);
 });
 
-/** Outdates every copy, as a change to each incident would: all are queued again. */
-const outdateAll = () => query('UPDATE incidents SET title = title');
-
 describe('the public box list', () => {
-  it('copies a new public report in the transaction that creates it, and none of a private one', async () => {
-    expect(await queued()).toBe(0);
-    expect(await copied()).toBe(4);
-    const { rows } = await query<{ id: string }>('SELECT incident_id AS id FROM incident_public_copies');
-    expect(rows.map((r) => r.id).sort()).toEqual([ids.plain, ids.anonymous, ids.sensitive, ids.far].sort());
-  });
-
   it('shows a visitor what each incident shows them, before its copy is made and after, in the same order', async () => {
-    await outdateAll();
-    expect(await copied()).toBe(0);
     const before = await list();
     expect(before.map((i) => i.title)).toEqual(['Plain', 'Anonymous', 'Sensitive', 'Far']);
     for (const item of before) {
@@ -232,8 +220,7 @@ describe('the public box list', () => {
   it('pages through copies and queued incidents together, each row once, nearest the middle first', async () => {
     await renderAllQueuedCopies(h.current.t.db);
     for (let i = 0; i < 24; i++) await report(`Grid ${i}`, 19.42 + (i % 6) * 0.01, -32.58 + Math.floor(i / 6) * 0.01);
-    // some copied, the rest still queued
-    await outdateAll();
+    // half of the new ones copied, half still queued
     await renderQueuedCopies(h.current.t.db, 12);
     expect(await queued()).toBeGreaterThan(0);
     const expected = (await list()).map((i) => i.id);
@@ -253,9 +240,8 @@ describe('the public box list', () => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
-  it('is kept by each node itself: a changed report gets its copy again within seconds', async () => {
+  it('is kept by each node itself: a new report gets its copy within seconds', async () => {
     const id = await report('Renderer', 19.47, -32.52);
-    await query(`UPDATE incidents SET title = 'Renderer again' WHERE id = $1`, [id]);
     const renderer = startPublicCopyRenderer(h.current.t.db, h.current.app.log);
     try {
       const deadline = Date.now() + 10_000;

@@ -1,4 +1,4 @@
-import { write, type Queryable, type Tx } from '../../platform/db/database.js';
+import type { Queryable, Tx } from '../../platform/db/database.js';
 import { named } from '../../platform/db/statement-name.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import { FROM, SELECT, type IncidentRow } from './incidents.repository.js';
@@ -227,18 +227,6 @@ export async function takeQueued(tx: Tx, limit: number): Promise<{ taken: string
   return { taken: rows.map((r) => r.id), rows: rows.filter((r) => r.is_public && !r.hidden) };
 }
 
-const SAVE_COPIES = `INSERT INTO incident_public_copies (incident_id, point, point_m, blurred, category_id, status, priority, doc)
-  SELECT i.id, incident_public_point(i.location, c.sensitive), public_point_m(incident_public_point(i.location, c.sensitive)),
-         c.sensitive, i.category_id, i.status, i.priority, v.doc
-    FROM unnest($1::uuid[], $2::text[]) AS v(id, doc)
-    JOIN incidents i ON i.id = v.id
-    JOIN categories c ON c.id = i.category_id
-   WHERE i.is_public AND NOT i.hidden
-  ON CONFLICT (incident_id) DO UPDATE
-    SET point = EXCLUDED.point, point_m = EXCLUDED.point_m, blurred = EXCLUDED.blurred,
-        category_id = EXCLUDED.category_id, status = EXCLUDED.status, priority = EXCLUDED.priority, doc = EXCLUDED.doc`;
-const DEQUEUE = 'DELETE FROM incident_public_copy_queue WHERE incident_id = ANY($1::uuid[])';
-
 /** Writes the copies made of taken rows, and empties the taken rows' places in the queue. */
 export async function saveCopies(
   tx: Tx,
@@ -248,21 +236,23 @@ export async function saveCopies(
   if (copies.length > 0) {
     await tx.query({
       name: 'incidents.publicCopiesSave',
-      text: SAVE_COPIES,
+      text: `INSERT INTO incident_public_copies (incident_id, point, point_m, blurred, category_id, status, priority, doc)
+             SELECT i.id, incident_public_point(i.location, c.sensitive), public_point_m(incident_public_point(i.location, c.sensitive)),
+                    c.sensitive, i.category_id, i.status, i.priority, v.doc
+               FROM unnest($1::uuid[], $2::text[]) AS v(id, doc)
+               JOIN incidents i ON i.id = v.id
+               JOIN categories c ON c.id = i.category_id
+             ON CONFLICT (incident_id) DO UPDATE
+               SET point = EXCLUDED.point, point_m = EXCLUDED.point_m, blurred = EXCLUDED.blurred,
+                   category_id = EXCLUDED.category_id, status = EXCLUDED.status, priority = EXCLUDED.priority, doc = EXCLUDED.doc`,
       values: [copies.map((c) => c.id), copies.map((c) => c.doc)],
     });
   }
-  await tx.query({ name: 'incidents.publicQueueDone', text: DEQUEUE, values: [taken] });
-}
-
-/**
- * The copy of an incident this transaction created, made here rather than by a renderer after it
- * (which read the row again, in a transaction of its own): two writes held for the next round
- * trip. The insert's trigger queued it; a later change in this transaction queues it again.
- */
-export async function copyNewIncident(tx: Tx, id: string, doc: string): Promise<void> {
-  await write(tx, { name: 'incidents.publicCopiesSave', text: SAVE_COPIES, values: [[id], [doc]] });
-  await write(tx, { name: 'incidents.publicQueueDone', text: DEQUEUE, values: [[id]] });
+  await tx.query({
+    name: 'incidents.publicQueueDone',
+    text: 'DELETE FROM incident_public_copy_queue WHERE incident_id = ANY($1::uuid[])',
+    values: [taken],
+  });
 }
 
 export async function vacuumQueue(db: Queryable): Promise<void> {

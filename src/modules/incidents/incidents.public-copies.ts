@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database, Queryable, Tx } from '../../platform/db/database.js';
+import type { Database, Queryable } from '../../platform/db/database.js';
 import { RawJson } from '../../platform/http/json-bytes.js';
 import { pick, type Lang } from '../../i18n/i18n.js';
 import type { Translations } from '../categories/categories.schemas.js';
@@ -155,11 +155,6 @@ async function liveRows(db: Queryable, ids: string[]): Promise<Map<string, Incid
       )
       .map((row) => [row.id, row]),
   );
-}
-
-/** In the transaction that created it: a new public incident's copy (nothing for one the public may not see). */
-export async function copyCreated(tx: Tx, row: IncidentRow): Promise<void> {
-  if (row.is_public && !row.hidden) await copies.copyNewIncident(tx, row.id, renderPublicDoc(row));
 }
 
 /** Renders up to `batch` queued incidents' copies in one transaction; answers how many it took. */

@@ -18,7 +18,7 @@ import { overdueFilter } from '../sla/sla.service.js';
 import { templateComment } from '../templates/templates.service.js';
 import { appendEvents, listEvents, type TimelineEventInsert } from '../timeline/timeline.repository.js';
 import { decodeCursor, encodeCursor } from './incidents.cursor.js';
-import { copyCreated, listPublic, publicListQuery } from './incidents.public-copies.js';
+import { listPublic, publicListQuery } from './incidents.public-copies.js';
 import * as policy from './incidents.policy.js';
 import { presentIncident, presentTimelineEvent } from './incidents.presenter.js';
 import { newReference, normalizeReference } from './incidents.references.js';
@@ -137,8 +137,6 @@ export async function createIncident(
         if (!category.active) throw invalidField('/body/categoryId', 'validation.category_inactive');
       }
     }
-    // the public map's copy, now: no renderer reads the row again (incidents.public-copies.ts)
-    await copyCreated(tx, row);
     const events: TimelineEventInsert[] = [
       {
         incidentId: row.id,
