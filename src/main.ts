@@ -180,13 +180,14 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
   try {
     await migrate(db);
     const started = performance.now();
+    // PGlite runs one statement at a time; server Postgres takes a batch per core (each batch is
+    // CPU-bound in its backend), as many as the pool has connections: seeding and rendering alike
+    const workers = config.db.kind === 'postgres' ? Math.min(availableParallelism(), config.db.poolSize) : 1;
     const bar = new ProgressBar('seeding', incidents);
     const result = await seedIncidents(db, {
       incidents,
       seed,
-      // PGlite runs one statement at a time; server Postgres takes a batch per core (each batch
-      // is CPU-bound in its backend), as many as the pool has connections
-      concurrency: config.db.kind === 'postgres' ? Math.min(availableParallelism(), config.db.poolSize) : 1,
+      concurrency: workers,
       onProgress: (done) => bar.update(done),
     });
     bar.done();
@@ -196,9 +197,8 @@ async function seedCommand(config: Config, log: pino.Logger, args: string[]): Pr
     const { renderAllQueuedCopies } = await import('./modules/incidents/incidents.public-copies.js');
     const copies = new ProgressBar('public copies', await countQueued(db));
     let rendered = 0;
-    const renderers = config.db.kind === 'postgres' ? Math.min(availableParallelism(), config.db.poolSize) : 1;
     await Promise.all(
-      Array.from({ length: renderers }, () => renderAllQueuedCopies(db, (n) => copies.update((rendered += n)))),
+      Array.from({ length: workers }, () => renderAllQueuedCopies(db, (n) => copies.update((rendered += n)))),
     );
     copies.done();
     // marks the new pages all-visible: the list's index-only scans then skip the table itself

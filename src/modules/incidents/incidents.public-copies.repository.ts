@@ -80,12 +80,7 @@ function terms(q: PublicListQuery, on: Columns, param: (v: unknown) => string) {
   let distance = 'NULL::float8';
   if (q.area.kind === 'box') {
     const [a, b, c, d] = q.area.box.map((n) => `${param(n)}::float8`) as [string, string, string, string];
-    const low = `(public_point_m(point(${a}, ${b})))`;
-    const high = `(public_point_m(point(${c}, ${d})))`;
-    where.push(
-      `${on.pointM} <@ box(point(${low}[0] - 1, ${low}[1] - 1), point(${high}[0] + 1, ${high}[1] + 1))`,
-      `${on.point} <@ box(point(${a}, ${b}), point(${c}, ${d}))`,
-    );
+    where.push(inPlaneBox(on.pointM, [a, b, c, d]), `${on.point} <@ box(point(${a}, ${b}), point(${c}, ${d}))`);
     origin = `public_point_m(point((${a} + ${c}) / 2, (${b} + ${d}) / 2))`;
   } else {
     const [lon, lat, radius] = [q.area.lon, q.area.lat, q.area.radius].map((n) => `${param(n)}::float8`) as [
@@ -95,9 +90,7 @@ function terms(q: PublicListQuery, on: Columns, param: (v: unknown) => string) {
     ];
     origin = `(public_point_m(point(${lon}, ${lat})))`;
     const half = `(${radius} / cos(radians(${lat})) * 1.01)`;
-    where.push(
-      `${on.pointM} <@ box(point(${origin}[0] - ${half}, ${origin}[1] - ${half}), point(${origin}[0] + ${half}, ${origin}[1] + ${half}))`,
-    );
+    where.push(inPlaneSquare(on.pointM, origin, half));
     const geography = `ST_SetSRID(ST_MakePoint((${on.point})[0], (${on.point})[1]), 4326)::geography`;
     distance = `(${geography} <-> ST_SetSRID(ST_MakePoint(${lon}, ${lat}), 4326)::geography)`;
     where.push(`${distance} <= ${radius}`);
@@ -118,16 +111,25 @@ function queuedArea(q: PublicListQuery, param: (v: unknown) => string): string {
   const cell = BLUR_CELL_DEG;
   if (q.area.kind === 'box') {
     const [a, b, c, d] = q.area.box;
-    const [low, high] = [
-      `(public_point_m(point(${param(a - cell)}::float8, ${param(b - cell)}::float8)))`,
-      `(public_point_m(point(${param(c + cell)}::float8, ${param(d + cell)}::float8)))`,
-    ];
-    return `qu.location_m <@ box(point(${low}[0] - 1, ${low}[1] - 1), point(${high}[0] + 1, ${high}[1] + 1))`;
+    const corners = [a - cell, b - cell, c + cell, d + cell].map((n) => `${param(n)}::float8`);
+    return inPlaneBox('qu.location_m', corners as [string, string, string, string]);
   }
   const origin = `(public_point_m(point(${param(q.area.lon)}::float8, ${param(q.area.lat)}::float8)))`;
   // a cell is ~250 m on the ground: 251 m, stretched as the radius is
   const half = `((${param(q.area.radius)}::float8 + 251) / cos(radians(${param(q.area.lat)}::float8)) * 1.01)`;
-  return `qu.location_m <@ box(point(${origin}[0] - ${half}, ${origin}[1] - ${half}), point(${origin}[0] + ${half}, ${origin}[1] + ${half}))`;
+  return inPlaneSquare('qu.location_m', origin, half);
+}
+
+/** A Mercator-point column inside a box given in degrees (SQL expressions), a metre wider against rounding. */
+function inPlaneBox(column: string, [a, b, c, d]: [string, string, string, string]): string {
+  const low = `(public_point_m(point(${a}, ${b})))`;
+  const high = `(public_point_m(point(${c}, ${d})))`;
+  return `${column} <@ box(point(${low}[0] - 1, ${low}[1] - 1), point(${high}[0] + 1, ${high}[1] + 1))`;
+}
+
+/** A Mercator-point column within `half` metres of the plane point `origin` along both axes. */
+function inPlaneSquare(column: string, origin: string, half: string): string {
+  return `${column} <@ box(point(${origin}[0] - ${half}, ${origin}[1] - ${half}), point(${origin}[0] + ${half}, ${origin}[1] + ${half}))`;
 }
 
 function parameters(): { values: unknown[]; param: (v: unknown) => string } {

@@ -5,7 +5,7 @@ import { pick, type Lang } from '../../i18n/i18n.js';
 import type { Translations } from '../categories/categories.schemas.js';
 import { ANONYMOUS, type Actor } from '../identity/actor.js';
 import { canView } from './incidents.policy.js';
-import { presentIncident } from './incidents.presenter.js';
+import { presentIncident, presentationFacts } from './incidents.presenter.js';
 import * as copies from './incidents.public-copies.repository.js';
 import { findIncidentsByIds, type IncidentRow, type ListFilter } from './incidents.repository.js';
 
@@ -116,20 +116,20 @@ export async function listPublic(
   if (page.length === 0) return [];
 
   const names = await categoriesAt(db, rows[0]!.categories_version);
+  // queued incidents, and (which the version rules out) a copy whose category the cache lacks
   const live = await liveRows(
     db,
-    page.filter((r) => r.doc === null).map((r) => r.id),
+    page.filter((r) => r.doc === null || !names.json.has(r.category_id)).map((r) => r.id),
   );
   const out: Array<{ item: RawJson; key: [number, string] }> = [];
   for (const r of page) {
     const key: [number, string] = [r.sort_distance, r.id];
-    // a category made after the cache was loaded at this version cannot be: versions change with it
     const category = names.json.get(r.category_id);
     if (r.doc !== null && category) {
       out.push({ item: listed(category[lang], r.doc, r.distance, r.blurred), key });
       continue;
     }
-    const row = live.get(r.id) ?? (await liveRows(db, [r.id])).get(r.id);
+    const row = live.get(r.id);
     // gone or no longer public since the page's statement: left out, its place kept by the cursor
     if (row) {
       const rowCategory = categoryJson(row.category_id, row.category_slug, row.category_name, lang);
@@ -143,18 +143,7 @@ export async function listPublic(
 async function liveRows(db: Queryable, ids: string[]): Promise<Map<string, IncidentRow>> {
   if (ids.length === 0) return new Map();
   const rows = await findIncidentsByIds(db, ids);
-  return new Map(
-    rows
-      .filter((row) =>
-        canView(ANONYMOUS, {
-          communityId: row.community_id,
-          reporterId: row.reporter_id,
-          isPublic: row.is_public,
-          hidden: row.hidden,
-        }),
-      )
-      .map((row) => [row.id, row]),
-  );
+  return new Map(rows.filter((row) => canView(ANONYMOUS, presentationFacts(row))).map((row) => [row.id, row]));
 }
 
 /** Renders up to `batch` queued incidents' copies in one transaction; answers how many it took. */
