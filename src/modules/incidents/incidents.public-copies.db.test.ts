@@ -164,6 +164,28 @@ describe('the public box list', () => {
     await query(`UPDATE incidents SET hidden = false WHERE id = $1`, [ids.far]);
   });
 
+  it('shows a renamed authority at once, on the incidents routed to it', async () => {
+    await renderAllQueuedCopies(h.current.t.db);
+    const { rows } = await query<{ id: string }>(
+      `INSERT INTO authorities (slug, name, jurisdiction, area_m2)
+       VALUES ('copies-council', 'Copies Council', ST_Multi(ST_MakeEnvelope(19.4, -32.6, 19.5, -32.5, 4326)), 1)
+       RETURNING id`,
+    );
+    const authority = rows[0]!.id;
+    await query('UPDATE incidents SET authority_id = $1 WHERE id = $2', [authority, ids.anonymous]);
+    await renderAllQueuedCopies(h.current.t.db);
+    const shown = async () =>
+      (await list()).find((i) => i.id === ids.anonymous) as Listed & { authority: { name: string } };
+    expect((await shown()).authority.name).toBe('Copies Council');
+    await query(`UPDATE authorities SET name = 'Renamed Council' WHERE id = $1`, [authority]);
+    expect(await queued()).toBe(1);
+    expect((await shown()).authority.name).toBe('Renamed Council');
+    await renderAllQueuedCopies(h.current.t.db);
+    expect((await shown()).authority.name).toBe('Renamed Council');
+    await query('UPDATE incidents SET authority_id = NULL WHERE id = $1', [ids.anonymous]);
+    await renderAllQueuedCopies(h.current.t.db);
+  });
+
   it('names categories in the language asked for, and follows a renamed category at once', async () => {
     await renderAllQueuedCopies(h.current.t.db);
     const af = await list(boxUrl('&lang=af'));

@@ -89,39 +89,31 @@ CREATE TRIGGER incidents_public_copies_updated AFTER UPDATE ON incidents
 
 -- What a copy holds from other tables: the reporter's and assignee's names, the authority's name,
 -- whether the category is sensitive (its point and address). The category's slug and name are
--- not in it: categories_version tells the renderer's cache when they changed.
-CREATE FUNCTION users_public_copies_renamed() RETURNS trigger
+-- not in it: categories_version tells the renderer's cache when they changed. One trigger
+-- function for the three: its arguments name the columns of incidents that point at the changed row.
+CREATE FUNCTION incidents_outdate_public_copies_of() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  referrer text;
+  found uuid[];
+  ids uuid[] := '{}';
 BEGIN
-  PERFORM incidents_outdate_public_copies(ARRAY(
-    SELECT id FROM incidents WHERE reporter_id = NEW.id
-    UNION
-    SELECT id FROM incidents WHERE assignee_id = NEW.id));
+  FOREACH referrer IN ARRAY TG_ARGV LOOP
+    EXECUTE format('SELECT ARRAY(SELECT id FROM incidents WHERE %I = $1)', referrer) INTO found USING NEW.id;
+    ids := ids || found;
+  END LOOP;
+  PERFORM incidents_outdate_public_copies(ids);
   RETURN NULL;
 END $$;
 CREATE TRIGGER users_public_copies_renamed AFTER UPDATE OF display_name ON users
   FOR EACH ROW WHEN (OLD.display_name IS DISTINCT FROM NEW.display_name)
-  EXECUTE FUNCTION users_public_copies_renamed();
-
-CREATE FUNCTION authorities_public_copies_renamed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM incidents_outdate_public_copies(ARRAY(SELECT id FROM incidents WHERE authority_id = NEW.id));
-  RETURN NULL;
-END $$;
+  EXECUTE FUNCTION incidents_outdate_public_copies_of('reporter_id', 'assignee_id');
 CREATE TRIGGER authorities_public_copies_renamed AFTER UPDATE OF name ON authorities
   FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
-  EXECUTE FUNCTION authorities_public_copies_renamed();
-
-CREATE FUNCTION categories_public_copies_sensitivity() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM incidents_outdate_public_copies(ARRAY(SELECT id FROM incidents WHERE category_id = NEW.id));
-  RETURN NULL;
-END $$;
+  EXECUTE FUNCTION incidents_outdate_public_copies_of('authority_id');
 CREATE TRIGGER categories_public_copies_sensitivity AFTER UPDATE OF sensitive ON categories
   FOR EACH ROW WHEN (OLD.sensitive IS DISTINCT FROM NEW.sensitive)
-  EXECUTE FUNCTION categories_public_copies_sensitivity();
+  EXECUTE FUNCTION incidents_outdate_public_copies_of('category_id');
 
 -- One number that changes with every change to the categories, read with each public list in
 -- the same snapshot as its rows.
